@@ -1,0 +1,1 @@
+"""Channel adapters: each translates platform updates to Incoming and Outgoing to sends."""

@@ -1,0 +1,110 @@
+"""The terminal chat: interactive (line editing, history, Ctrl-D) and `--json` line mode."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from bot.channels.base import render_plain
+from bot.engine import Engine
+from bot.messages import ChatKind, ChatRef, Incoming, Outgoing
+from bot.privacy import contains_personal_data
+
+CHANNEL = "terminal"
+
+
+def _incoming(user_id: str, text: str) -> Incoming:
+    chat = ChatRef(channel=CHANNEL, chat_id=user_id, kind=ChatKind.PRIVATE)
+    return Incoming(chat=chat, user_id=user_id, user_name=user_id, text=text)
+
+
+def message_json(messages: list[Outgoing]) -> str:
+    """The `chat --json` line for one user message: every reply, in order."""
+    payload = {
+        "messages": [{"text": m.text, "choices": [c.label for c in m.choices]} for m in messages]
+    }
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def run_json(
+    engine: Engine,
+    user_id: str,
+    stdin: TextIO,
+    stdout: TextIO,
+    extra: Callable[[], list[Outgoing]] = list,
+) -> int:
+    """One JSON line out for every line in; `extra` adds due notices to that same line."""
+    for line in stdin:
+        replies = engine.handle(_incoming(user_id, line.rstrip("\n")))
+        stdout.write(message_json(replies + extra()) + "\n")
+        stdout.flush()
+    return 0
+
+
+def run_interactive(
+    engine: Engine,
+    user_id: str,
+    history_file: Path,
+    extra: Callable[[], list[Outgoing]] = list,
+) -> int:
+    """A REPL with readline editing and history; Ctrl-D or /quit leaves."""
+    _enable_readline(history_file)
+    print(render_plain(engine.handle(_incoming(user_id, "/start"))[0]))
+    print("（输入问题后回车；Ctrl-D 退出）")
+    while True:
+        try:
+            line = input("\n你> ")
+        except EOFError:
+            print("\n再见！")
+            return 0
+        except KeyboardInterrupt:
+            print()
+            continue
+        _forget_if_personal(line)
+        if line.strip() in {"/quit", "/exit"}:
+            print("再见！")
+            return 0
+        for reply in engine.handle(_incoming(user_id, line)) + extra():
+            print("\n" + render_plain(reply))
+
+
+def _enable_readline(history_file: Path) -> None:
+    """Line editing and a persistent history where the platform has readline."""
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline: plain input() still works
+        return
+    history_file.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history_file)
+    readline.set_history_length(1000)
+    import atexit
+
+    atexit.register(_save_history, readline, history_file)
+
+
+def _forget_if_personal(line: str) -> None:
+    """Keep ID and mobile numbers out of the history file: it is a log on disk."""
+    if not contains_personal_data(line):
+        return
+    try:
+        import readline
+    except ImportError:
+        return
+    length = readline.get_current_history_length()
+    if length:
+        readline.remove_history_item(length - 1)
+
+
+def _save_history(readline_module: object, history_file: Path) -> None:
+    with contextlib.suppress(OSError):
+        readline_module.write_history_file(history_file)  # type: ignore[attr-defined]
+
+
+def stdin_is_tty() -> bool:
+    """Whether a person is typing (interactive mode) rather than a pipe."""
+    return sys.stdin.isatty()

@@ -1,0 +1,153 @@
+"""`beian-bot`: the terminal chat by default, plus ask, eval, kb check, telegram, version.
+
+Examples:
+    beian-bot                      # chat in the terminal
+    beian-bot chat --json          # one JSON line out per line in (for scripts and tests)
+    beian-bot ask "备案要多久"
+    beian-bot eval                 # accuracy on tests/data/faq_eval.yaml
+    beian-bot kb check
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from bot import __version__
+from bot.config import Settings
+from bot.errors import BeianError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="beian-bot", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command")
+
+    chat = sub.add_parser("chat", help="chat in the terminal (the default)")
+    chat.add_argument("--json", action="store_true", help="one JSON line per input line")
+    chat.add_argument("--user", default=None, help="user id (default: your login name)")
+
+    ask = sub.add_parser("ask", help="answer one question and exit")
+    ask.add_argument("question", help='the question, or "-" to read one per line from stdin')
+    ask.add_argument("--json", action="store_true", help="print a JSON object per question")
+
+    evaluate = sub.add_parser("eval", help="measure FAQ accuracy on a labelled question set")
+    evaluate.add_argument("--file", type=Path, default=None, help="evaluation YAML file")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.add_argument(
+        "--sweep", action="store_true", help="print accuracy at each answer threshold"
+    )
+
+    kb = sub.add_parser("kb", help="knowledge-base tools")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    kb_sub.add_parser("check", help="report duplicate ids, dangling links, weak phrasings")
+
+    sub.add_parser("version", help="print versions")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    try:
+        return _dispatch(args, settings)
+    except BeianError as exc:
+        print(f"beian-bot: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import configure_logging
+
+    configure_logging(settings)
+    command = args.command or "chat"
+    if command == "version":
+        import platform
+
+        print(f"beian-bot {__version__}, Python {platform.python_version()}")
+        return 0
+    if command == "ask":
+        return _ask(args, settings)
+    if command == "eval":
+        return _eval(args, settings)
+    if command == "kb":
+        return _kb_check(settings)
+    return _chat(args, settings)
+
+
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_app
+    from bot.channels import terminal
+
+    app = build_app(settings)
+    user = getattr(args, "user", None) or getpass.getuser()
+    if getattr(args, "json", False):
+        return terminal.run_json(app.engine, user, sys.stdin, sys.stdout)
+    history = settings.db_path.parent / "chat-history"
+    return terminal.run_interactive(app.engine, user, history)
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_retriever
+    from bot.faq.retriever import Verdict
+    from bot.replies import load_replies, render_entry
+
+    retriever = build_retriever(settings)
+    replies = load_replies()
+    questions = sys.stdin if args.question == "-" else [args.question]
+    for raw in questions:
+        question = raw.rstrip("\n")
+        match = retriever.match(question)
+        if match.verdict is Verdict.ANSWER and match.entry_id:
+            answer = render_entry(retriever.entry(match.entry_id), replies)
+        elif match.verdict is Verdict.SUGGEST:
+            titles = "\n".join(f"{i}. {s.title}" for i, s in enumerate(match.suggestions, 1))
+            answer = f"{replies.did_you_mean}\n{titles}"
+        else:
+            answer = replies.out_of_scope.strip()
+        if args.json:
+            payload = {
+                "matched": match.verdict is Verdict.ANSWER,
+                "entry_id": match.entry_id,
+                "score": match.score,
+                "answer": answer,
+                "suggestions": [s.model_dump() for s in match.suggestions],
+            }
+            print(json.dumps(payload, ensure_ascii=False), flush=True)
+        else:
+            print(answer, flush=True)
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_retriever
+    from bot.content import data_root
+    from bot.faq.evaluation import evaluate, format_report, load_eval_set, sweep
+
+    path = args.file or data_root() / "tests" / "data" / "faq_eval.yaml"
+    if not path.exists():
+        print(f"beian-bot: no evaluation file at {path}; pass --file", file=sys.stderr)
+        return 2
+    retriever, data = build_retriever(settings), load_eval_set(path)
+    if args.sweep:
+        print(sweep(retriever, data))
+        return 0
+    report = evaluate(retriever, data)
+    print(report.model_dump_json(indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _kb_check(settings: Settings) -> int:
+    from bot.app import build_retriever
+    from bot.faq.knowledge import find_problems
+
+    retriever = build_retriever(settings)
+    problems = find_problems(retriever.kb, retriever.tokenizer)
+    for problem in problems:
+        print(problem)
+    count = len(retriever.kb.entries)
+    print(f"{count} entries, {len(problems)} problem(s)")
+    return 1 if problems else 0

@@ -1,0 +1,53 @@
+"""Settings from the environment (BEIAN_ prefix) and `.env`; built once in cli and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_cache_dir, user_data_dir
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_db_path() -> Path:
+    return Path(user_data_dir("beian-bot")) / "beian-bot.db"
+
+
+def _default_cache_dir() -> Path:
+    return Path(user_cache_dir("beian-bot"))
+
+
+class TelegramSettings(BaseModel):
+    """Telegram channel settings (BEIAN_TELEGRAM__*)."""
+
+    token: SecretStr | None = None
+    # The Bot API root without `/bot`; tests point it at the emulator on 127.0.0.1.
+    api_base_url: str = "https://api.telegram.org"
+    webhook_secret: SecretStr | None = None
+
+
+class WecomSettings(BaseModel):
+    """WeCom group-robot settings (BEIAN_WECOM__*)."""
+
+    token: SecretStr | None = None
+    aes_key: SecretStr | None = None
+    webhook_url: str | None = None
+
+
+class Settings(BaseSettings):
+    """Everything configurable; tests pass values directly and `_env_file=None`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BEIAN_",
+        env_file=".env",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    db_path: Path = Field(default_factory=_default_db_path)
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    log_level: str = "WARNING"
+    timezone: str = "Asia/Shanghai"
+    bot_name: str = "备案助手"
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    wecom: WecomSettings = Field(default_factory=WecomSettings)

@@ -1,0 +1,69 @@
+"""Finds knowledge/ and conversations/ and loads their YAML through pydantic, failing loudly."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.errors import ContentError
+
+M = TypeVar("M", bound=BaseModel)
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@cache
+def data_root() -> Path:
+    """The folder holding knowledge/ and conversations/: inside the wheel, else the checkout."""
+    bundled = _PACKAGE_DIR / "_data"
+    if (bundled / "knowledge").is_dir():
+        return bundled
+    return _PACKAGE_DIR.parent
+
+
+def knowledge_dir() -> Path:
+    """The knowledge/ folder (FAQ, dictionary, synonyms, rule tables)."""
+    return data_root() / "knowledge"
+
+
+def conversations_dir() -> Path:
+    """The conversations/ folder (forms, flows, reply texts)."""
+    return data_root() / "conversations"
+
+
+def load_yaml(path: Path, model: type[M]) -> M:
+    """Parse one YAML file into `model`; errors name the file, the entry and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContentError(f"{path}: cannot read YAML: {exc}") from exc
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = _describe_location(raw, err["loc"])
+            problems.append(f"{path}: {where}: {err['msg']}")
+        raise ContentError("\n".join(problems)) from exc
+
+
+def _describe_location(raw: object, loc: tuple[int | str, ...]) -> str:
+    """Turn a pydantic error location into `entries[3] (id=foo).answer`."""
+    parts: list[str] = []
+    node = raw
+    for key in loc:
+        if isinstance(key, int):
+            label = f"[{key}]"
+            if isinstance(node, list) and key < len(node):
+                node = node[key]
+                if isinstance(node, dict) and "id" in node:
+                    label += f" (id={node['id']})"
+            parts.append(label)
+        else:
+            parts.append(f".{key}" if parts else str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"

@@ -1,0 +1,178 @@
+"""The engine: one synchronous `handle(Incoming) -> list[Outgoing]` that every channel calls."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from bot.engine.guard import clean_text, input_problem
+from bot.engine.state import ConversationState
+from bot.faq.retriever import Match, Retriever, Verdict
+from bot.messages import ChatKind, Choice, Incoming, Outgoing
+from bot.privacy import contains_personal_data
+from bot.replies import Replies, render_entry
+from bot.storage.sessions import SessionStore
+from bot.storage.users import forget_user
+
+logger = logging.getLogger(__name__)
+
+_COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+_NUMBER_RE = re.compile(r"^\s*(\d{1,3})\s*[.、)）]?\s*$")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock; tests pass their own."""
+    return datetime.now(UTC)
+
+
+class Engine:
+    """Routes messages; owns no platform detail and imports no chat library."""
+
+    def __init__(
+        self,
+        *,
+        retriever: Retriever,
+        sessions: SessionStore,
+        replies: Replies,
+        bot_name: str = "备案助手",
+        clock: Clock = utc_now,
+    ) -> None:
+        self.retriever = retriever
+        self.sessions = sessions
+        self.replies = replies
+        self.bot_name = bot_name
+        self.clock = clock
+        self._commands: dict[str, Callable[[Incoming, ConversationState, str], list[Outgoing]]] = {
+            "start": self._cmd_start,
+            "help": self._cmd_help,
+            "faq": self._cmd_faq,
+            "forget": self._cmd_forget,
+        }
+
+    # ---- entry point -------------------------------------------------------------------
+
+    def handle(self, msg: Incoming) -> list[Outgoing]:
+        """Answer one message; state is saved before the replies are returned."""
+        text = clean_text(msg.text)
+        is_command = text.startswith("/")
+        if msg.chat.kind is ChatKind.GROUP:
+            if contains_personal_data(text):
+                return [self._pii_warning(msg)]
+            if not (is_command or msg.mentioned or msg.reply_to_bot):
+                return []
+        problem = input_problem(text, self.replies)
+        if problem is not None:
+            return [self._reply(msg, problem)]
+        state = self._load_state(msg)
+        before = state.model_dump_json()
+        replies = self._route(msg, text, state)
+        after = state.model_dump_json()
+        if after != before and not state._deleted:
+            self.sessions.save(msg.chat.channel, msg.chat.chat_id, msg.user_id, after)
+        return replies
+
+    def _route(self, msg: Incoming, text: str, state: ConversationState) -> list[Outgoing]:
+        command = _COMMAND_RE.match(text)
+        if command:
+            name, args = command.group(1).lower(), (command.group(2) or "").strip()
+            state.pending_choices = []
+            handler = self._commands.get(name)
+            if handler is None:
+                return [self._reply(msg, self.replies.unknown_command.format(command="/" + name))]
+            return handler(msg, state, args)
+        number = _NUMBER_RE.match(text)
+        if number and state.pending_choices:
+            return self._pick(msg, state, int(number.group(1)))
+        state.pending_choices = []
+        return self._answer_question(msg, state, text)
+
+    # ---- choices ------------------------------------------------------------------------
+
+    def _pick(self, msg: Incoming, state: ConversationState, number: int) -> list[Outgoing]:
+        choices = state.pending_choices
+        if not 1 <= number <= len(choices):
+            text = self.replies.choice_out_of_range.format(number=number, count=len(choices))
+            return [self._reply(msg, text, choices)]
+        state.pending_choices = []
+        return self._route(msg, choices[number - 1].value, state)
+
+    # ---- FAQ -------------------------------------------------------------------------------
+
+    def _answer_question(
+        self, msg: Incoming, state: ConversationState, text: str
+    ) -> list[Outgoing]:
+        match = self.retriever.match(text)
+        return [self._faq_reply(msg, state, match)]
+
+    def _faq_reply(self, msg: Incoming, state: ConversationState, match: Match) -> Outgoing:
+        if match.verdict is Verdict.ANSWER and match.entry_id:
+            return self._reply(msg, self.render_entry(match.entry_id))
+        if match.verdict is Verdict.SUGGEST:
+            choices = [
+                Choice(label=s.title, value=f"/faq {s.entry_id}") for s in match.suggestions
+            ]
+            state.pending_choices = choices
+            return self._reply(msg, self.replies.did_you_mean, choices)
+        return self._reply(msg, self.replies.out_of_scope)
+
+    def render_entry(self, entry_id: str) -> str:
+        """An entry's answer with its source as the last line."""
+        return render_entry(self.retriever.entry(entry_id), self.replies)
+
+    # ---- commands ------------------------------------------------------------------------
+
+    def _cmd_start(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        return [self._reply(msg, self.replies.start.format(bot_name=self.bot_name).strip())]
+
+    def _cmd_help(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        return [self._reply(msg, self.replies.help.strip())]
+
+    def _cmd_faq(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        if args not in self.retriever.kb.entries:
+            return [self._reply(msg, self.replies.unknown_entry.format(entry_id=args or "?"))]
+        return [self._reply(msg, self.render_entry(args))]
+
+    def _cmd_forget(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        if args != "confirm":
+            choices = [
+                Choice(label="确认删除", value="/forget confirm"),
+                Choice(label="不删除", value="/help"),
+            ]
+            state.pending_choices = choices
+            return [self._reply(msg, self.replies.forget_confirm.strip(), choices)]
+        count = forget_user(self.sessions.db, msg.chat.channel, msg.user_id)
+        state._deleted = True
+        return [self._reply(msg, self.replies.forgotten.format(count=count))]
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _load_state(self, msg: Incoming) -> ConversationState:
+        raw = self.sessions.load(msg.chat.channel, msg.chat.chat_id, msg.user_id)
+        if raw is None:
+            return ConversationState()
+        try:
+            return ConversationState.model_validate_json(raw)
+        except ValidationError:
+            # A state written by an older version: start fresh rather than fail every message.
+            logger.warning("discarding unreadable conversation state")
+            return ConversationState()
+
+    def _pii_warning(self, msg: Incoming) -> Outgoing:
+        mention = f"@{msg.user_name} " if msg.user_name else ""
+        return Outgoing(
+            chat=msg.chat,
+            text=self.replies.group_pii_warning.format(mention=mention),
+            mention_user_id=msg.user_id,
+            mention_user_name=msg.user_name or None,
+            delete_message_id=msg.message_id,
+        )
+
+    @staticmethod
+    def _reply(msg: Incoming, text: str, choices: list[Choice] | None = None) -> Outgoing:
+        return Outgoing(chat=msg.chat, text=text, choices=list(choices or []))

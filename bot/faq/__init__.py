@@ -1,0 +1,1 @@
+"""FAQ answering: knowledge loading, Chinese text normalisation, BM25 retrieval."""

@@ -1,0 +1,99 @@
+"""Loads knowledge/ (FAQ entries, synonyms, user dictionary) and checks it for `kb check`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.content import knowledge_dir, load_yaml
+from bot.errors import ContentError
+from bot.faq.models import MIN_QUESTIONS, FaqEntry, FaqFile, SynonymFile
+from bot.faq.text import Tokenizer
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything the FAQ needs, validated."""
+
+    entries: dict[str, FaqEntry]
+    synonyms: dict[str, str]  # variant -> canonical
+    typos: dict[str, str]
+    filler_words: frozenset[str]
+    domain_terms: frozenset[str]
+    userdict: Path
+
+    def corpus(self) -> str:
+        """All text the index is built from (used to trim the jieba dictionary)."""
+        parts: list[str] = []
+        for entry in self.entries.values():
+            parts += [entry.title, entry.answer, *entry.questions, *entry.keywords]
+        return "\n".join(parts)
+
+
+def load_knowledge(root: Path | None = None) -> Knowledge:
+    """Read every knowledge file; duplicate ids fail loudly."""
+    root = root or knowledge_dir()
+    entries: dict[str, FaqEntry] = {}
+    origin: dict[str, Path] = {}
+    duplicates: list[str] = []
+    for path in sorted((root / "faq").glob("*.yaml")):
+        for entry in load_yaml(path, FaqFile).entries:
+            if entry.id in entries:
+                duplicates.append(
+                    f"{path}: duplicate entry id {entry.id!r} (first in {origin[entry.id]})"
+                )
+            entries[entry.id] = entry
+            origin[entry.id] = path
+    if duplicates:
+        raise ContentError("\n".join(duplicates))
+    if not entries:
+        raise ContentError(f"{root / 'faq'}: no FAQ entries found")
+    synonym_file = load_yaml(root / "synonyms.yaml", SynonymFile)
+    synonyms: dict[str, str] = {}
+    for group in synonym_file.groups:
+        for variant in group.variants:
+            synonyms[variant.casefold()] = group.canonical.casefold()
+    return Knowledge(
+        entries=entries,
+        synonyms=synonyms,
+        typos=synonym_file.typos,
+        filler_words=_read_word_list(root / "filler_words.txt"),
+        domain_terms=_read_word_list(root / "domain_terms.txt"),
+        userdict=root / "userdict.txt",
+    )
+
+
+def find_problems(kb: Knowledge, tokenizer: Tokenizer) -> list[str]:
+    """What `beian-bot kb check` reports: dangling related ids, too few or colliding phrasings."""
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for entry in kb.entries.values():
+        if len(set(entry.questions)) < MIN_QUESTIONS:
+            problems.append(
+                f"{entry.id}: only {len(set(entry.questions))} distinct phrasings "
+                f"(at least {MIN_QUESTIONS})"
+            )
+        for rid in entry.related:
+            if rid not in kb.entries:
+                problems.append(f"{entry.id}: related id {rid!r} does not exist")
+            if rid == entry.id:
+                problems.append(f"{entry.id}: lists itself as related")
+        for question in entry.questions:
+            # Phrasings that reduce to the same words cannot be told apart by the index.
+            key = " ".join(sorted(set(tokenizer.tokens(question))))
+            other = seen.get(key)
+            if other is not None and other != entry.id:
+                problems.append(f"{entry.id}: phrasing {question!r} collides with entry {other}")
+            seen[key] = entry.id
+    return problems
+
+
+def _read_word_list(path: Path) -> frozenset[str]:
+    """Whitespace-separated words; `#` starts a comment."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ContentError(f"{path}: cannot read: {exc}") from exc
+    return frozenset(
+        word.casefold() for line in text.splitlines() for word in line.split("#")[0].split()
+    )

@@ -1,0 +1,1 @@
+"""The only code that writes SQL: SQLite through sqlite-utils, migrations, atomic claims."""

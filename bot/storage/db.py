@@ -1,0 +1,32 @@
+"""Opens the SQLite file in WAL mode and applies pending migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from bot.storage.migrations import migrations
+
+
+def open_database(path: Path | str) -> Database:
+    """Open (creating if needed) and migrate the database; ':memory:' works for units."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # check_same_thread=False: channels may call the synchronous core from a worker thread;
+    # every write still goes through this one connection, one statement at a time.
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
+    db = Database(conn, execute_plugins=False)
+    if str(path) != ":memory:":
+        db.enable_wal()
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")
+    migrations.apply(db)
+    return db
+
+
+def utc_now_iso() -> str:
+    """Now in UTC as ISO 8601 text: how every timestamp is stored."""
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,59 @@
+"""The terminal channel as a user runs it: `beian-bot chat --json` and `beian-bot ask`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import CACHE_DIR
+
+
+def _run(args: list[str], stdin: str, db: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BEIAN_DB_PATH": str(db), "BEIAN_CACHE_DIR": str(CACHE_DIR)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_chat_json_writes_one_line_per_message(tmp_path: Path) -> None:
+    lines = ["/start", "备案要多久", "", "😀", "x" * 100_000, "天气怎么样"]
+    result = _run(["chat", "--json", "--user", "t1"], "\n".join(lines) + "\n", tmp_path / "a.db")
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == len(lines)
+    for reply in out:
+        assert reply["messages"] and all(set(m) == {"text", "choices"} for m in reply["messages"])
+    assert "来源：" in out[1]["messages"][0]["text"]
+    assert "Traceback" not in result.stderr
+
+
+def test_chat_json_state_survives_a_second_run(tmp_path: Path) -> None:
+    db = tmp_path / "b.db"
+    first = _run(["chat", "--json", "--user", "t2"], "/forget\n", db)
+    choices = json.loads(first.stdout.splitlines()[0])["messages"][0]["choices"]
+    assert choices == ["确认删除", "不删除"]
+    # a new process picks up the offered choices from the SQLite file
+    second = _run(["chat", "--json", "--user", "t2"], "2\n", db)
+    assert "/filing" in json.loads(second.stdout)["messages"][0]["text"]
+
+
+def test_ask_json_reports_match_entry_and_suggestions(tmp_path: Path) -> None:
+    result = _run(["ask", "--json", "-"], "备案要多久\n王者荣耀怎么上分\n", tmp_path / "c.db")
+    answered, declined = (json.loads(line) for line in result.stdout.splitlines())
+    assert answered["matched"] is True and answered["entry_id"] == "total-time"
+    assert set(answered) == {"matched", "entry_id", "score", "answer", "suggestions"}
+    assert declined["matched"] is False and declined["entry_id"] is None
+
+
+def test_ask_prints_the_answer(tmp_path: Path) -> None:
+    result = _run(["ask", "备案期间要不要解析域名"], "", tmp_path / "d.db")
+    assert result.returncode == 0 and "来源：" in result.stdout

@@ -1,0 +1,48 @@
+"""Shared fixtures: clean environment, settings on a temp SQLite file, the real engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import App, build_app, build_retriever
+from bot.config import Settings
+from bot.faq.retriever import Retriever
+
+# One cache for the whole run: the trimmed jieba dictionary is built once, like a user's cache.
+CACHE_DIR = Path(__file__).resolve().parent.parent / ".pytest_cache" / "beian-bot"
+
+
+@pytest.fixture(autouse=True)
+def clean_environ() -> Iterator[None]:
+    """Keep BEIAN_* variables of the developer's shell out of every test."""
+    saved = dict(os.environ)
+    for key in list(os.environ):
+        if key.startswith("BEIAN_"):
+            del os.environ[key]
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings on a fresh SQLite file, no .env file read."""
+    return Settings(_env_file=None, db_path=tmp_path / "beian.db", cache_dir=CACHE_DIR)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def retriever() -> Retriever:
+    """The real FAQ retriever over knowledge/ (built once per run)."""
+    return build_retriever(Settings(_env_file=None, cache_dir=CACHE_DIR))  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[App]:
+    """The real app on a temp database."""
+    application = build_app(settings)
+    yield application
+    application.db.close()

@@ -1,0 +1,63 @@
+"""Every content file loads, the knowledge base is clean, and broken files fail loudly."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.content import load_yaml
+from bot.errors import ContentError
+from bot.faq.knowledge import find_problems, load_knowledge
+from bot.faq.models import FaqFile
+from bot.faq.retriever import Retriever
+from bot.replies import load_replies
+
+
+def test_knowledge_base_has_no_problems(retriever: Retriever) -> None:
+    assert find_problems(retriever.kb, retriever.tokenizer) == []
+
+
+def test_every_topic_listed_in_the_design_has_an_entry(retriever: Retriever) -> None:
+    topics = Path(__file__).resolve().parents[1] / "docs" / "kb_topics.md"
+    listed = {
+        line.split("`")[1]
+        for line in topics.read_text(encoding="utf-8").splitlines()
+        if line.startswith("- `")
+    }
+    assert listed <= set(retriever.kb.entries)
+
+
+def test_every_entry_has_five_phrasings_and_a_source(retriever: Retriever) -> None:
+    for entry in retriever.kb.entries.values():
+        assert len(set(entry.questions)) >= 5, entry.id
+        assert entry.source.strip(), entry.id
+        assert "来源" not in entry.answer, f"{entry.id}: the source line is added by the bot"
+
+
+def test_replies_file_loads() -> None:
+    assert "/filing" in load_replies().help
+
+
+def test_broken_faq_file_names_file_entry_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "entries:\n  - id: ok-entry\n    title: 标题\n    questions: [a, b, c, d, e]\n"
+        "    source: s\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ContentError) as err:
+        load_yaml(bad, FaqFile)
+    message = str(err.value)
+    assert "bad.yaml" in message and "id=ok-entry" in message and "answer" in message
+
+
+def test_duplicate_ids_fail_loudly(tmp_path: Path) -> None:
+    (tmp_path / "faq").mkdir()
+    entry = (
+        "  - id: same\n    title: 标题\n    questions: [a, b, c, d, e]\n"
+        "    answer: 一个足够长的回答内容。\n    source: 文章\n"
+    )
+    for name in ("a.yaml", "b.yaml"):
+        (tmp_path / "faq" / name).write_text("entries:\n" + entry, encoding="utf-8")
+    (tmp_path / "synonyms.yaml").write_text("groups: []\n", encoding="utf-8")
+    with pytest.raises(ContentError, match="duplicate entry id 'same'"):
+        load_knowledge(tmp_path)

@@ -1,0 +1,123 @@
+"""Engine transcripts: commands, FAQ answers, "did you mean", bad input, group etiquette."""
+
+import pytest
+
+from bot.app import App
+from bot.messages import ChatKind
+from tests.drivers import EngineChat
+
+
+@pytest.fixture
+def chat(app: App) -> EngineChat:
+    return EngineChat(app.engine)
+
+
+def test_start_and_help_explain_what_the_bot_does(chat: EngineChat) -> None:
+    assert "备案" in chat.say("/start")[0]
+    help_text = chat.say("/help")[0]
+    assert "/filing" in help_text and "/forget" in help_text
+
+
+def test_a_question_gets_an_answer_ending_with_its_source(chat: EngineChat) -> None:
+    [reply] = chat.say("个人备案要准备什么材料")
+    assert "身份证" in reply
+    assert reply.splitlines()[-1].startswith("来源：")
+
+
+def test_off_topic_question_gets_the_polite_scope_reply(chat: EngineChat) -> None:
+    [reply] = chat.say("今天股票涨了吗")
+    assert "ICP 备案" in reply and "来源" not in reply
+
+
+def test_a_number_picks_one_of_the_offered_choices(chat: EngineChat, app: App) -> None:
+    replies = chat.send("/forget")
+    assert [c.label for c in replies[0].choices] == ["确认删除", "不删除"]
+    [reply] = chat.say("2")
+    assert "/filing" in reply  # "不删除" shows the help
+
+
+def test_a_number_out_of_range_says_which_numbers_are_valid(chat: EngineChat) -> None:
+    chat.send("/forget")
+    [reply] = chat.say("7")
+    assert "1 到 2" in reply
+    # the choices are still open afterwards
+    assert "/filing" in chat.say("2")[0]
+
+
+def test_faq_command_shows_an_entry_and_rejects_unknown_ids(chat: EngineChat) -> None:
+    assert "来源：" in chat.say("/faq total-time")[0]
+    assert "没有找到" in chat.say("/faq no-such-entry")[0]
+
+
+def test_unknown_command_is_named_in_the_reply(chat: EngineChat) -> None:
+    assert "/frobnicate" in chat.say("/frobnicate")[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "没有收到文字"),
+        ("   \n\t ", "没有收到文字"),
+        ("😀😀😀🎉", "没有我能读懂的文字"),
+        ("x" * 100_000, "消息太长"),
+        ("\x00\x01\x02", "没有收到文字"),
+    ],
+)
+def test_bad_input_gets_a_clear_reply_and_the_next_message_works(
+    chat: EngineChat, text: str, expected: str
+) -> None:
+    assert expected in chat.say(text)[0]
+    assert "来源：" in chat.say("备案要多久")[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "'; DROP TABLE sessions; --",
+        "<script>alert(1)</script>",
+        "备案\x00要多久",
+        "{{7*7}} ${jndi:x}",
+    ],
+)
+def test_injection_looking_text_is_just_text(chat: EngineChat, app: App, text: str) -> None:
+    assert chat.say(text)  # a reply, no exception
+    assert app.db["sessions"].exists()
+    assert "来源：" in chat.say("备案要多久")[0]
+
+
+def test_bad_input_leaves_the_conversation_state_as_it_was(chat: EngineChat, app: App) -> None:
+    chat.send("/forget")  # choices are pending now
+    before = app.db.execute("SELECT state FROM sessions").fetchall()
+    chat.say("😀")
+    chat.say("x" * 5000)
+    assert app.db.execute("SELECT state FROM sessions").fetchall() == before
+
+
+def test_group_chatter_is_ignored_and_not_stored(app: App) -> None:
+    group = EngineChat(app.engine, chat_id="-100", kind=ChatKind.GROUP)
+    assert group.say("大家好，今天吃什么") == []
+    assert group.say("备案要多久") == []
+    assert app.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+
+
+def test_group_answers_mentions_replies_and_commands(app: App) -> None:
+    group = EngineChat(app.engine, chat_id="-100", kind=ChatKind.GROUP)
+    assert "来源：" in group.say("备案要多久", mention=True)[0]
+    assert "来源：" in group.say("备案期间要解析吗", reply_to_bot=True)[0]
+    assert "/filing" in group.say("/help")[0]
+
+
+def test_personal_data_in_a_group_gets_a_warning_and_a_delete(app: App) -> None:
+    group = EngineChat(app.engine, chat_id="-100", kind=ChatKind.GROUP)
+    [warning] = group.send("我的身份证 11010519491231002X 手机 13812345678")
+    assert "撤回" in warning.text and "@alice" in warning.text
+    assert warning.delete_message_id == "m1" and warning.mention_user_id == "u1"
+    assert app.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+
+
+def test_forget_deletes_the_users_state(chat: EngineChat, app: App) -> None:
+    chat.send("/forget")
+    assert app.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
+    [reply] = chat.say("1")
+    assert "已删除" in reply
+    assert app.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
