@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from bot.config import Settings
+from bot.dialogue.desk import FilingDesk, load_forms
+from bot.dialogue.texts import load_dialogue_texts
 from bot.engine import Engine
 from bot.faq.knowledge import load_knowledge
 from bot.faq.retriever import Retriever
 from bot.privacy import install_log_redaction
 from bot.replies import load_replies
 from bot.storage.db import open_database
+from bot.storage.filings import FilingStore
 from bot.storage.sessions import SessionStore
 
 
@@ -43,10 +48,17 @@ def build_retriever(settings: Settings) -> Retriever:
 def build_app(settings: Settings) -> App:
     """Open the database and build the engine on it."""
     db = open_database(settings.db_path)
+    desk = FilingDesk(
+        forms=load_forms(),
+        texts=load_dialogue_texts(),
+        filings=FilingStore(db),
+        today=lambda: datetime.now(ZoneInfo(settings.timezone)).date(),
+    )
     engine = Engine(
         retriever=build_retriever(settings),
         sessions=SessionStore(db),
         replies=load_replies(),
+        desk=desk,
         bot_name=settings.bot_name,
     )
     return App(settings=settings, db=db, engine=engine)

@@ -84,10 +84,11 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     app = build_app(settings)
     user = getattr(args, "user", None) or getpass.getuser()
+    exports = settings.db_path.parent / "exports"
     if getattr(args, "json", False):
-        return terminal.run_json(app.engine, user, sys.stdin, sys.stdout)
+        return terminal.run_json(app.engine, user, sys.stdin, sys.stdout, exports)
     history = settings.db_path.parent / "chat-history"
-    return terminal.run_interactive(app.engine, user, history)
+    return terminal.run_interactive(app.engine, user, history, exports)
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:

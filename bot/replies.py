@@ -31,6 +31,7 @@ class Replies(BaseModel):
     forgotten: str
     forget_confirm: str
     cancelled_nothing: str
+    no_form: str
     error: str
 
 

@@ -79,4 +79,6 @@ def workdays_between(start: date, end: date, folder: Path | None = None) -> tupl
     return count, approximate
 
 
-APPROXIMATE_NOTE = "（{year} 年的法定节假日安排我还没有数据，这个日期只按周末估算，实际可能更晚。）"
+APPROXIMATE_NOTE = (
+    "（{year} 年的法定节假日安排我还没有数据，这个日期只按周末估算，实际可能更晚。）"
+)

@@ -22,6 +22,21 @@ def _incoming(user_id: str, text: str) -> Incoming:
     return Incoming(chat=chat, user_id=user_id, user_name=user_id, text=text)
 
 
+def save_documents(messages: list[Outgoing], folder: Path) -> list[Outgoing]:
+    """Write attached files (exports) to `folder` and say where, since a terminal has no files."""
+    out = []
+    for message in messages:
+        if message.document is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / message.document.filename
+            path.write_bytes(message.document.content)
+            message = message.model_copy(
+                update={"text": f"{message.text}\n\n（文件已保存：{path}）"}
+            )
+        out.append(message)
+    return out
+
+
 def message_json(messages: list[Outgoing]) -> str:
     """The `chat --json` line for one user message: every reply, in order."""
     payload = {
@@ -35,12 +50,13 @@ def run_json(
     user_id: str,
     stdin: TextIO,
     stdout: TextIO,
+    exports: Path,
     extra: Callable[[], list[Outgoing]] = list,
 ) -> int:
     """One JSON line out for every line in; `extra` adds due notices to that same line."""
     for line in stdin:
         replies = engine.handle(_incoming(user_id, line.rstrip("\n")))
-        stdout.write(message_json(replies + extra()) + "\n")
+        stdout.write(message_json(save_documents(replies + extra(), exports)) + "\n")
         stdout.flush()
     return 0
 
@@ -49,6 +65,7 @@ def run_interactive(
     engine: Engine,
     user_id: str,
     history_file: Path,
+    exports: Path,
     extra: Callable[[], list[Outgoing]] = list,
 ) -> int:
     """A REPL with readline editing and history; Ctrl-D or /quit leaves."""
@@ -68,7 +85,8 @@ def run_interactive(
         if line.strip() in {"/quit", "/exit"}:
             print("再见！")
             return 0
-        for reply in engine.handle(_incoming(user_id, line)) + extra():
+        replies = engine.handle(_incoming(user_id, line)) + extra()
+        for reply in save_documents(replies, exports):
             print("\n" + render_plain(reply))
 
 

@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from bot.dialogue.desk import DeskResult, FilingDesk, Who
+from bot.dialogue.models import FormSpec, FormState
+from bot.dialogue.runner import Prompt
 from bot.engine.guard import clean_text, input_problem
 from bot.engine.state import ConversationState
 from bot.faq.retriever import Match, Retriever, Verdict
@@ -40,12 +43,14 @@ class Engine:
         retriever: Retriever,
         sessions: SessionStore,
         replies: Replies,
+        desk: FilingDesk,
         bot_name: str = "备案助手",
         clock: Clock = utc_now,
     ) -> None:
         self.retriever = retriever
         self.sessions = sessions
         self.replies = replies
+        self.desk = desk
         self.bot_name = bot_name
         self.clock = clock
         self._commands: dict[str, Callable[[Incoming, ConversationState, str], list[Outgoing]]] = {
@@ -53,6 +58,15 @@ class Engine:
             "help": self._cmd_help,
             "faq": self._cmd_faq,
             "forget": self._cmd_forget,
+            "filing": self._cmd_filing,
+            "change": self._cmd_change,
+            "flow": self._cmd_flow,
+            "back": self._cmd_back,
+            "skip": self._cmd_skip,
+            "edit": self._cmd_edit,
+            "cancel": self._cmd_cancel,
+            "status": self._cmd_status,
+            "export": self._cmd_export,
         }
 
     # ---- entry point -------------------------------------------------------------------
@@ -69,12 +83,17 @@ class Engine:
         problem = input_problem(text, self.replies)
         if problem is not None:
             return [self._reply(msg, problem)]
-        state = self._load_state(msg)
-        before = state.model_dump_json()
-        replies = self._route(msg, text, state)
-        after = state.model_dump_json()
-        if after != before and not state._deleted:
-            self.sessions.save(msg.chat.channel, msg.chat.chat_id, msg.user_id, after)
+        # One transaction per turn: the filing row and the conversation state are written
+        # together, and both are committed before the reply leaves.
+        with self.sessions.db.atomic():
+            state = self._load_state(msg)
+            before = state.model_dump_json()
+            replies = self._route(msg, text, state)
+            if replies and replies[-1].choices:
+                state.pending_choices = list(replies[-1].choices)
+            after = state.model_dump_json()
+            if after != before and not state._deleted:
+                self.sessions.save(msg.chat.channel, msg.chat.chat_id, msg.user_id, after)
         return replies
 
     def _route(self, msg: Incoming, text: str, state: ConversationState) -> list[Outgoing]:
@@ -87,9 +106,24 @@ class Engine:
                 return [self._reply(msg, self.replies.unknown_command.format(command="/" + name))]
             return handler(msg, state, args)
         number = _NUMBER_RE.match(text)
-        if number and state.pending_choices:
-            return self._pick(msg, state, int(number.group(1)))
+        pending = state.pending_choices
         state.pending_choices = []
+        # Numbers for commands offered as choices ("did you mean", "which filing") are picked
+        # here; numbers for a form question are the form's own business.
+        if number and pending and pending[0].value.startswith("/"):
+            state.pending_choices = pending
+            return self._pick(msg, state, int(number.group(1)))
+        if msg.chat.kind is ChatKind.GROUP:
+            if self.desk.trigger(text) is not None:
+                return [self._group_pointer(msg)]
+            return self._answer_question(msg, state, text)
+        form = self._form(state)
+        if form is not None:
+            result = self.desk.handle(self._who(msg), form, text, self._faq_text)
+            return self._desk_replies(msg, state, result)
+        form_id = self.desk.trigger(text)
+        if form_id is not None:
+            return self._start_form(msg, state, form_id, "")
         return self._answer_question(msg, state, text)
 
     # ---- choices ------------------------------------------------------------------------
@@ -128,7 +162,45 @@ class Engine:
     # ---- commands ------------------------------------------------------------------------
 
     def _cmd_start(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        if args == "filing" and msg.chat.kind is ChatKind.PRIVATE:  # a deep link from a group
+            return self._cmd_filing(msg, state, "")
         return [self._reply(msg, self.replies.start.format(bot_name=self.bot_name).strip())]
+
+    def _cmd_filing(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        return self._start_form(msg, state, "filing", args)
+
+    def _cmd_change(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        return self._start_form(msg, state, "change", args)
+
+    def _cmd_flow(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        flow_id = args.split(" ")[0]
+        if flow_id not in self.desk.forms:
+            return [self._reply(msg, self.replies.unknown_entry.format(entry_id=flow_id or "?"))]
+        return self._start_form(msg, state, flow_id, "")
+
+    def _cmd_back(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        return self._with_form(msg, state, lambda f: self.desk.back(self._who(msg), f))
+
+    def _cmd_skip(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        return self._with_form(msg, state, lambda f: self.desk.skip(self._who(msg), f))
+
+    def _cmd_edit(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        return self._with_form(msg, state, lambda f: self.desk.edit(self._who(msg), f, args))
+
+    def _cmd_cancel(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        if self._form(state) is None:
+            return [self._reply(msg, self.replies.cancelled_nothing)]
+        return self._with_form(msg, state, lambda f: self.desk.cancel(self._who(msg), f))
+
+    def _cmd_status(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        prompt = self.desk.status(self._form(state))
+        return [self._reply(msg, prompt.text)]
+
+    def _cmd_export(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        if msg.chat.kind is ChatKind.GROUP:
+            return [self._group_pointer(msg)]
+        prompts = self.desk.export(self._who(msg), self._form(state))
+        return [self._from_prompt(msg, p) for p in prompts]
 
     def _cmd_help(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
         return [self._reply(msg, self.replies.help.strip())]
@@ -149,6 +221,75 @@ class Engine:
         count = forget_user(self.sessions.db, msg.chat.channel, msg.user_id)
         state._deleted = True
         return [self._reply(msg, self.replies.forgotten.format(count=count))]
+
+    # ---- forms ---------------------------------------------------------------------------
+
+    def _start_form(
+        self, msg: Incoming, state: ConversationState, form_id: str, args: str
+    ) -> list[Outgoing]:
+        if msg.chat.kind is ChatKind.GROUP:
+            return [self._group_pointer(msg)]
+        result = self.desk.start(self._who(msg), form_id, self._form(state), args)
+        return self._desk_replies(msg, state, result)
+
+    def _with_form(
+        self,
+        msg: Incoming,
+        state: ConversationState,
+        action: Callable[[FormState], DeskResult],
+    ) -> list[Outgoing]:
+        form = self._form(state)
+        if form is None or msg.chat.kind is ChatKind.GROUP:
+            return [self._reply(msg, self.replies.no_form)]
+        return self._desk_replies(msg, state, action(form))
+
+    def _desk_replies(
+        self, msg: Incoming, state: ConversationState, result: DeskResult
+    ) -> list[Outgoing]:
+        state.form = None if result.form is None else result.form.model_dump(mode="json")
+        out = [self._from_prompt(msg, p) for p in result.prompts]
+        if result.finished is not None and result.finished_spec is not None:
+            out += self.on_form_finished(msg, result.finished, result.finished_spec)
+        return out
+
+    def on_form_finished(self, msg: Incoming, form: FormState, spec: FormSpec) -> list[Outgoing]:
+        """Hook for what follows a finished form (reminders take over change deadlines)."""
+        return []
+
+    def _form(self, state: ConversationState) -> FormState | None:
+        if state.form is None:
+            return None
+        try:
+            form = FormState.model_validate(state.form)
+        except ValidationError:
+            logger.warning("discarding unreadable form state")
+            return None
+        return form if form.form_id in self.desk.forms else None
+
+    def _faq_text(self, text: str) -> str | None:
+        match = self.retriever.match(text)
+        if match.verdict is Verdict.ANSWER and match.entry_id:
+            return self.render_entry(match.entry_id)
+        return None
+
+    def _group_pointer(self, msg: Incoming) -> Outgoing:
+        return Outgoing(
+            chat=msg.chat,
+            text=self.replies.group_pointer,
+            deep_link="filing",
+            mention_user_id=msg.user_id,
+            mention_user_name=msg.user_name or None,
+        )
+
+    @staticmethod
+    def _who(msg: Incoming) -> Who:
+        return Who(channel=msg.chat.channel, user_id=msg.user_id)
+
+    @staticmethod
+    def _from_prompt(msg: Incoming, prompt: Prompt) -> Outgoing:
+        return Outgoing(
+            chat=msg.chat, text=prompt.text, choices=list(prompt.choices), document=prompt.document
+        )
 
     # ---- helpers -------------------------------------------------------------------------
 

@@ -1,0 +1,363 @@
+"""The filing desk: starts, continues, corrects and finishes forms and flows for one user.
+
+It owns the dialogue's rules of conversation (one question at a time, interruptions, /back,
+/skip, /edit, /cancel, /status, confirm, /export) on top of the pure runner, and keeps each
+filing's answers in the filings table after every accepted answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from bot.content import conversations_dir, load_yaml
+from bot.dialogue import runner
+from bot.dialogue.change import explain_change
+from bot.dialogue.models import FormKind, FormSpec, FormState, Phase
+from bot.dialogue.precheck import build_report, render_report
+from bot.dialogue.runner import Prompt
+from bot.dialogue.texts import DialogueTexts
+from bot.errors import ContentError, InputError
+from bot.messages import Choice, Document
+from bot.storage.filings import FilingRow, FilingStore
+
+FaqLookup = Callable[[str], str | None]
+
+_QUESTION_RE = re.compile(
+    r"[?？]|[吗呢么嘛]\s*$|^(请问|怎么|为什么|为啥|如何|能不能|可不可以|是不是|要不要|需不需要|是否)"
+    r"|多久|多长时间|多少钱|怎么办|咋办"
+)
+
+
+def looks_like_question(text: str) -> bool:
+    """Whether a message reads as a question rather than an answer to the current slot."""
+    return bool(_QUESTION_RE.search(text.strip()))
+
+
+@dataclass(frozen=True)
+class Who:
+    """The user a desk call is for."""
+
+    channel: str
+    user_id: str
+
+
+@dataclass
+class DeskResult:
+    """Replies, the form state to keep (None: no form running), and a form that just ended."""
+
+    prompts: list[Prompt]
+    form: FormState | None
+    finished: FormState | None = None
+    finished_spec: FormSpec | None = field(default=None, repr=False)
+
+
+def load_forms(root: Path | None = None) -> dict[str, FormSpec]:
+    """Every form and flow under conversations/forms and conversations/flows."""
+    root = root or conversations_dir()
+    forms: dict[str, FormSpec] = {}
+    for path in sorted([*root.glob("forms/*.yaml"), *root.glob("flows/*.yaml")]):
+        spec = load_yaml(path, FormSpec)
+        if spec.id in forms:
+            raise ContentError(f"{path}: form id {spec.id!r} is used twice")
+        forms[spec.id] = spec
+    return forms
+
+
+class FilingDesk:
+    """Drives forms for users; synchronous and channel-neutral."""
+
+    def __init__(
+        self,
+        *,
+        forms: dict[str, FormSpec],
+        texts: DialogueTexts,
+        filings: FilingStore,
+        today: Callable[[], date],
+    ) -> None:
+        self.forms = forms
+        self.texts = texts
+        self.filings = filings
+        self.today = today
+
+    # ---- starting ----------------------------------------------------------------------
+
+    def trigger(self, text: str) -> str | None:
+        """The form or flow whose trigger words the text contains, if any."""
+        folded = text.strip().casefold()
+        for spec in self.forms.values():
+            if any(t.casefold() in folded for t in spec.triggers):
+                return spec.id
+        return None
+
+    def start(
+        self, who: Who, form_id: str, current: FormState | None, args: str = ""
+    ) -> DeskResult:
+        """/filing and friends: resume, choose among saved filings, or start a new one."""
+        spec = self.forms[form_id]
+        if current is not None and current.form_id == form_id and not args:
+            return self._resume(spec, current)
+        if spec.kind is FormKind.FLOW:
+            return self._begin(spec, FormState(form_id=form_id), spec.intro)
+        open_rows = [
+            r
+            for r in self.filings.of_user(who.channel, who.user_id, form_id)
+            if r.status != "checked"
+        ]
+        if args.startswith("resume"):
+            row = self._row(who, args.removeprefix("resume").strip())
+            if row is not None:
+                state = FormState(**row.data) if row.data else FormState(form_id=form_id)
+                return self._resume(spec, state)
+        if args != "new" and open_rows:
+            choices = [
+                Choice(label=f"继续：{r.label}", value=f"/{form_id} resume {r.id}")
+                for r in open_rows[-5:]
+            ]
+            choices.append(Choice(label=self.texts.new_filing, value=f"/{form_id} new"))
+            text = self.texts.which_filing.format(count=len(open_rows))
+            return DeskResult([Prompt(text, choices)], current)
+        filing_id = self.filings.create(who.channel, who.user_id, form_id, spec.title)
+        state = FormState(form_id=form_id, filing_id=filing_id)
+        return self._begin(spec, state, spec.intro)
+
+    def _row(self, who: Who, raw_id: str) -> FilingRow | None:
+        return (
+            self.filings.get(who.channel, who.user_id, int(raw_id)) if raw_id.isdigit() else None
+        )
+
+    def _begin(self, spec: FormSpec, state: FormState, intro: str) -> DeskResult:
+        prompts = [Prompt(intro.strip())] if intro.strip() else []
+        return DeskResult(prompts + self._next(spec, state), state)
+
+    def _resume(self, spec: FormSpec, state: FormState) -> DeskResult:
+        head = Prompt(self.texts.resumed.format(title=spec.title))
+        return DeskResult([head, *self._next(spec, state)], state)
+
+    # ---- answering ---------------------------------------------------------------------
+
+    def handle(self, who: Who, state: FormState, text: str, faq: FaqLookup) -> DeskResult:
+        """One message while a form runs: an answer, a correction, or a question in between."""
+        spec = self.forms[state.form_id]
+        edit_name = runner.edit_request(text)
+        if edit_name and runner.find_slot(spec, state, edit_name):
+            return self.edit(who, state, edit_name)
+        if state.phase is Phase.CONFIRMING:
+            return self._confirming(who, spec, state, text, faq)
+        slot = runner.next_slot(spec, state)
+        if slot is None:  # every slot answered: show the summary again
+            return self._finish_or_confirm(who, spec, state)
+        if looks_like_question(text) and runner.match_choice(slot, text) is None:
+            answer = faq(text)
+            if answer is not None:
+                again = runner.ask(spec, state, slot, self.texts)
+                back = Prompt(
+                    self.texts.back_to_question.format(question=again.text), again.choices
+                )
+                return DeskResult([Prompt(answer), back], state)
+        try:
+            result = runner.answer(slot, state, text, self.today())
+        except InputError as err:
+            again = runner.ask(spec, state, slot, self.texts)
+            reason = err.reason if not slot.choices else self.texts.choice_invalid
+            invalid = self.texts.invalid.format(
+                reason=reason, example=err.example or slot.example, question=again.text
+            )
+            return DeskResult([Prompt(invalid, again.choices)], state)
+        runner.store(state, slot, result)
+        prompts = []
+        chosen = next((c for c in slot.choices if c.value == result.value), None)
+        if chosen is not None and chosen.note:
+            prompts.append(Prompt(chosen.note.strip()))
+        self._save(who, spec, state)
+        follow = self._next(spec, state)
+        if not follow:
+            return self._finish_or_confirm(who, spec, state, prompts)
+        return DeskResult(prompts + follow, state)
+
+    def _next(self, spec: FormSpec, state: FormState) -> list[Prompt]:
+        slot = runner.next_slot(spec, state)
+        if slot is None:
+            return []
+        prompts = []
+        if slot.personal and not state.notice_shown:
+            state.notice_shown = True
+            prompts.append(Prompt(self.texts.privacy_notice.strip()))
+        prompts.append(runner.ask(spec, state, slot, self.texts))
+        return prompts
+
+    def _confirming(
+        self, who: Who, spec: FormSpec, state: FormState, text: str, faq: FaqLookup
+    ) -> DeskResult:
+        folded = text.strip()
+        if folded in {self.texts.summary_confirm, "确认", "确认无误", "1", "是", "对"}:
+            return self._complete(who, spec, state)
+        if folded in {self.texts.summary_edit, "2", "修改"}:
+            names = "、".join(s.label for s in runner.applicable(spec, state))
+            return DeskResult([Prompt(self.texts.edit_which.format(names=names))], state)
+        if looks_like_question(text) and (answer := faq(text)) is not None:
+            return DeskResult([Prompt(answer), self._confirm_prompt()], state)
+        return DeskResult([self._confirm_prompt()], state)
+
+    def _confirm_prompt(self) -> Prompt:
+        choices = [
+            Choice(label=self.texts.summary_confirm, value=self.texts.summary_confirm),
+            Choice(label=self.texts.summary_edit, value=self.texts.summary_edit),
+        ]
+        return Prompt(self.texts.confirm_prompt, choices)
+
+    def _finish_or_confirm(
+        self, who: Who, spec: FormSpec, state: FormState, before: list[Prompt] | None = None
+    ) -> DeskResult:
+        before = before or []
+        # Only a filing has a summary to confirm; a change or a flow ends at its last answer.
+        if spec.kind is not FormKind.FILING:
+            done = self._complete(who, spec, state)
+            done.prompts[:0] = before
+            return done
+        state.phase = Phase.CONFIRMING
+        self._save(who, spec, state)
+        summary = "\n".join([self.texts.summary_head, *runner.summary_lines(spec, state)])
+        return DeskResult([*before, Prompt(summary), self._confirm_prompt()], state)
+
+    def _complete(self, who: Who, spec: FormSpec, state: FormState) -> DeskResult:
+        state.phase = Phase.DONE
+        if spec.kind is FormKind.FLOW:
+            known = runner.facts(state.values)
+            outcome = next(o for o in spec.outcomes if runner.holds(o.when, known))
+            text = f"{outcome.text.strip()}\n来源：{outcome.source}"
+            return DeskResult([Prompt(text)], None, finished=state, finished_spec=spec)
+        if spec.kind is FormKind.CHANGE:
+            text = explain_change(state.values, self.today())
+        else:
+            text = render_report(build_report(state.values, self.today()))
+        self._save(who, spec, state, status="checked")
+        return DeskResult([Prompt(text)], None, finished=state, finished_spec=spec)
+
+    # ---- corrections and commands -----------------------------------------------------
+
+    def back(self, who: Who, state: FormState) -> DeskResult:
+        """/back: undo the last answer and ask it again."""
+        spec = self.forms[state.form_id]
+        if runner.go_back(state) is None:
+            return DeskResult(
+                [Prompt(self.texts.nothing_to_go_back_to), *self._next(spec, state)], state
+            )
+        self._save(who, spec, state)
+        return DeskResult(self._next(spec, state), state)
+
+    def skip(self, who: Who, state: FormState) -> DeskResult:
+        """/skip: leave an optional question empty."""
+        spec = self.forms[state.form_id]
+        slot = runner.next_slot(spec, state)
+        if slot is None or state.phase is not Phase.ASKING:
+            return DeskResult([self._confirm_prompt()], state)
+        if not slot.optional:
+            text = self.texts.cannot_skip.format(label=slot.label, help=slot.help)
+            return DeskResult(
+                [Prompt(text.strip()), runner.ask(spec, state, slot, self.texts)], state
+            )
+        state.skipped.append(slot.name)
+        self._save(who, spec, state)
+        head = Prompt(self.texts.skipped.format(label=slot.label))
+        follow = self._next(spec, state) or self._finish_or_confirm(who, spec, state).prompts
+        return DeskResult([head, *follow], state)
+
+    def edit(self, who: Who, state: FormState, name: str) -> DeskResult:
+        """/edit 手机号 or "改一下域名": ask that question again, keep the rest."""
+        spec = self.forms[state.form_id]
+        names = "、".join(s.label for s in runner.applicable(spec, state))
+        if not name.strip():
+            return DeskResult([Prompt(self.texts.edit_which.format(names=names))], state)
+        slot = runner.find_slot(spec, state, name)
+        if slot is None:
+            return DeskResult(
+                [Prompt(self.texts.edit_unknown.format(name=name, names=names))], state
+            )
+        # Every slot before the current one is answered, so the edited slot becomes the next
+        # question, and after it the form continues where it was.
+        runner.unanswer(state, slot.name)
+        self._save(who, spec, state)
+        return DeskResult(self._next(spec, state), state)
+
+    def status(self, state: FormState | None) -> Prompt:
+        """/status: which form, progress, the next question."""
+        if state is None:
+            return Prompt(self.texts.status_none)
+        spec = self.forms[state.form_id]
+        label = self._label(spec, state)
+        if state.phase is Phase.CONFIRMING:
+            return Prompt(self.texts.status_confirming.format(title=spec.title, label=label))
+        done, total = runner.progress(spec, state)
+        slot = runner.next_slot(spec, state)
+        return Prompt(
+            self.texts.status.format(
+                title=spec.title,
+                label=label,
+                done=done,
+                total=total,
+                next=slot.prompt.strip().splitlines()[0] if slot else "（无）",
+            )
+        )
+
+    def cancel(self, who: Who, state: FormState) -> DeskResult:
+        """/cancel: stop asking; the answers stay until /forget."""
+        spec = self.forms[state.form_id]
+        self._save(who, spec, state, status="paused")
+        return DeskResult([Prompt(self.texts.cancelled.format(title=spec.title))], None)
+
+    def export(self, who: Who, state: FormState | None) -> list[Prompt]:
+        """/export: the latest filing as a Markdown checklist and a JSON file (masked)."""
+        rows = self.filings.of_user(who.channel, who.user_id)
+        row = next(
+            (r for r in rows if state and r.id == state.filing_id), rows[-1] if rows else None
+        )
+        if row is None or not row.data:
+            return [Prompt(self.texts.status_none)]
+        saved = FormState(**row.data)
+        spec = self.forms[saved.form_id]
+        lines = [f"# {spec.title}：{row.label}", "", *runner.summary_lines(spec, saved)]
+        if saved.form_id == "filing" and saved.phase is Phase.DONE:
+            lines += ["", render_report(build_report(saved.values, self.today()))]
+        markdown = "\n".join(lines)
+        payload = {
+            "filing_id": row.id,
+            "form": saved.form_id,
+            "label": row.label,
+            "status": row.status,
+            "answers": {
+                k: {"value": v["value"], "shown": v["shown"]} for k, v in saved.values.items()
+            },
+        }
+        document = Document(
+            filename=f"beian-{row.id}.json",
+            content=json.dumps(payload, ensure_ascii=False, indent=2).encode(),
+            mime_type="application/json",
+        )
+        return [Prompt(markdown, document=document)]
+
+    # ---- persistence ----------------------------------------------------------------------
+
+    def _label(self, spec: FormSpec, state: FormState) -> str:
+        for name in ("site_name", "domains", "company_name"):
+            if name in state.values:
+                return str(state.values[name]["shown"])
+        return f"{spec.title} #{state.filing_id}" if state.filing_id else spec.title
+
+    def _save(
+        self, who: Who, spec: FormSpec, state: FormState, status: str = "collecting"
+    ) -> None:
+        if state.filing_id is None:
+            return
+        self.filings.save(
+            who.channel,
+            who.user_id,
+            state.filing_id,
+            data=state.model_dump(mode="json"),
+            label=self._label(spec, state),
+            status=status,
+        )

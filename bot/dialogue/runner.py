@@ -1,0 +1,184 @@
+"""The generic form runner: next question, answers, /back, /skip, /edit, status, summary.
+
+Pure over (FormSpec, FormState): it never touches storage or channels, so a second form or
+a troubleshooting flow is another YAML file, not more code.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from bot.dialogue.models import ChoiceSpec, FormSpec, FormState, Phase, SlotSpec
+from bot.dialogue.rules import load_province_rules
+from bot.dialogue.slots import VALIDATORS, Answer
+from bot.dialogue.texts import DialogueTexts
+from bot.errors import InputError
+from bot.messages import Choice, Document
+
+
+@dataclass
+class Prompt:
+    """Text to send, the choices that go with it, and a file where there is one."""
+
+    text: str
+    choices: list[Choice] = field(default_factory=list)
+    document: Document | None = None
+
+
+def facts(values: dict[str, Any]) -> dict[str, Any]:
+    """Slot values plus derived facts that conditions may test (`province.<rule>`)."""
+    out: dict[str, Any] = {name: answer["value"] for name, answer in values.items()}
+    code = out.get("province")
+    if code:
+        province = load_province_rules().find(str(code))
+        if province is not None:
+            for rule_name, rule in province.rules:
+                out[f"province.{rule_name}"] = getattr(rule, "value", None)
+    return out
+
+
+def holds(condition: dict[str, list[Any]], known: dict[str, Any]) -> bool:
+    """Whether every key of the condition has one of its listed values."""
+    return all(known.get(key) in allowed for key, allowed in condition.items())
+
+
+def applicable(spec: FormSpec, state: FormState) -> list[SlotSpec]:
+    """The slots whose conditions hold for the answers so far."""
+    known = facts(state.values)
+    return [slot for slot in spec.slots if holds(slot.when, known)]
+
+
+def next_slot(spec: FormSpec, state: FormState) -> SlotSpec | None:
+    """The first applicable slot not yet answered or skipped."""
+    for slot in applicable(spec, state):
+        if slot.name not in state.values and slot.name not in state.skipped:
+            return slot
+    return None
+
+
+def progress(spec: FormSpec, state: FormState) -> tuple[int, int]:
+    """(answered, total) over the applicable slots."""
+    slots = applicable(spec, state)
+    done = sum(1 for s in slots if s.name in state.values or s.name in state.skipped)
+    return done, len(slots)
+
+
+def choices_of(slot: SlotSpec) -> list[Choice]:
+    """A choice slot's options as message choices (the value is what gets typed back)."""
+    return [Choice(label=c.label, value=c.label) for c in slot.choices]
+
+
+def ask(spec: FormSpec, state: FormState, slot: SlotSpec, texts: DialogueTexts) -> Prompt:
+    """The question for a slot, numbered with progress, with its example or choices."""
+    done, total = progress(spec, state)
+    template = texts.question_optional if slot.optional else texts.question
+    text = template.format(done=done + 1, total=total, prompt=slot.prompt.strip())
+    if not slot.choices:
+        text += "\n" + texts.example.format(example=slot.example)
+    return Prompt(text=text, choices=choices_of(slot))
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().casefold().rstrip("。.!！")
+
+
+def match_choice(slot: SlotSpec, text: str) -> ChoiceSpec | None:
+    """The option a user meant: its number, label, value or alias; or the one label contained."""
+    folded = _fold(text)
+    if folded.isdigit() and 1 <= int(folded) <= len(slot.choices):
+        return slot.choices[int(folded) - 1]
+    for choice in slot.choices:
+        names = {choice.label, choice.value, *choice.aliases}
+        if folded in {_fold(n) for n in names}:
+            return choice
+    contained = [
+        c for c in slot.choices if any(_fold(n) in folded for n in {c.label, *c.aliases} if n)
+    ]
+    return contained[0] if len(contained) == 1 else None
+
+
+def answer(slot: SlotSpec, state: FormState, text: str, today: date) -> Answer:
+    """Check one answer for a slot; raises InputError (state untouched) when it is wrong."""
+    if slot.choices:
+        choice = match_choice(slot, text)
+        if choice is None:
+            raise InputError("请从选项里选一个，回复序号或选项文字。", slot.example)
+        return Answer(value=choice.value, shown=choice.label)
+    assert slot.validator is not None  # guaranteed by SlotSpec
+    return VALIDATORS[slot.validator](text, state.values, today)
+
+
+def store(state: FormState, slot: SlotSpec, result: Answer) -> None:
+    """Record an answer (replacing an earlier one) and remember the order."""
+    state.values[slot.name] = result.model_dump()
+    if slot.name in state.skipped:
+        state.skipped.remove(slot.name)
+    if slot.name in state.answered:
+        state.answered.remove(slot.name)
+    state.answered.append(slot.name)
+
+
+def unanswer(state: FormState, name: str) -> None:
+    """Forget one answer so the slot is asked again."""
+    state.values.pop(name, None)
+    if name in state.skipped:
+        state.skipped.remove(name)
+    if name in state.answered:
+        state.answered.remove(name)
+    state.phase = Phase.ASKING
+
+
+def go_back(state: FormState) -> str | None:
+    """Undo the last answer; returns the slot name, or None at the first question."""
+    if not state.answered:
+        return None
+    name = state.answered[-1]
+    unanswer(state, name)
+    return name
+
+
+def find_slot(spec: FormSpec, state: FormState, name: str) -> SlotSpec | None:
+    """A slot by its name, label or alias among those that apply (for /edit 手机号)."""
+    wanted = _fold(name)
+    if not wanted:
+        return None
+    slots = applicable(spec, state)
+    for slot in slots:
+        if wanted in {_fold(slot.name), _fold(slot.label), *map(_fold, slot.aliases)}:
+            return slot
+    partial = [s for s in slots if wanted in _fold(s.label) or _fold(s.label) in wanted]
+    return partial[0] if len(partial) == 1 else None
+
+
+_EDIT_RE = re.compile(
+    r"^(?:我要|我想|帮我|麻烦)?(?:改|修改|更改|更正|重填|重新填)(?:一下|下)?(?:我的)?(.{1,12}?)$"
+    r"|^(.{1,12}?)(?:填错了|写错了|错了|要改)$"
+)
+
+
+def edit_request(text: str) -> str | None:
+    """The slot name in "改一下域名" / "手机号填错了", or None."""
+    match = _EDIT_RE.match(text.strip().rstrip("。！!"))
+    if not match:
+        return None
+    return (match.group(1) or match.group(2) or "").strip() or None
+
+
+def summary_lines(spec: FormSpec, state: FormState) -> list[str]:
+    """`label：shown` for every applicable answered slot; personal values are already masked."""
+    lines = []
+    for slot in applicable(spec, state):
+        if slot.name in state.values:
+            lines.append(f"· {slot.label}：{state.values[slot.name]['shown']}")
+        elif slot.name in state.skipped:
+            lines.append(f"· {slot.label}：（未填）")
+    return lines
+
+
+def warnings_of(state: FormState) -> list[str]:
+    """Every validator warning collected so far, in answer order."""
+    return [w for name in state.answered for w in state.values.get(name, {}).get("warnings", [])]
