@@ -79,6 +79,7 @@ class FormSpec(BaseModel):
     intro: str = ""
     notice: str = ""  # shown once before the first personal question (PIPL art. 17)
     triggers: list[str] = Field(default_factory=list)  # plain words that start it
+    faq: list[str] = Field(default_factory=list)  # FAQ entries whose answer offers this flow
     slots: list[SlotSpec]
     outcomes: list[Outcome] = Field(default_factory=list)
 

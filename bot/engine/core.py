@@ -146,7 +146,7 @@ class Engine:
 
     def _faq_reply(self, msg: Incoming, state: ConversationState, match: Match) -> Outgoing:
         if match.verdict is Verdict.ANSWER and match.entry_id:
-            return self._reply(msg, self.render_entry(match.entry_id))
+            return self._entry_reply(msg, match.entry_id)
         if match.verdict is Verdict.SUGGEST:
             choices = [
                 Choice(label=s.title, value=f"/faq {s.entry_id}") for s in match.suggestions
@@ -154,6 +154,14 @@ class Engine:
             state.pending_choices = choices
             return self._reply(msg, self.replies.did_you_mean, choices)
         return self._reply(msg, self.replies.out_of_scope)
+
+    def _entry_reply(self, msg: Incoming, entry_id: str) -> Outgoing:
+        """An answer; where a troubleshooting flow covers the topic, offer to start it."""
+        flow = next((f for f in self.desk.forms.values() if entry_id in f.faq), None)
+        choices = (
+            [] if flow is None else [Choice(label="帮我一步步排查", value=f"/flow {flow.id}")]
+        )
+        return self._reply(msg, self.render_entry(entry_id), choices)
 
     def render_entry(self, entry_id: str) -> str:
         """An entry's answer with its source as the last line."""
@@ -208,7 +216,7 @@ class Engine:
     def _cmd_faq(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
         if args not in self.retriever.kb.entries:
             return [self._reply(msg, self.replies.unknown_entry.format(entry_id=args or "?"))]
-        return [self._reply(msg, self.render_entry(args))]
+        return [self._entry_reply(msg, args)]
 
     def _cmd_forget(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
         if args != "confirm":

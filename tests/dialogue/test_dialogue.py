@@ -209,3 +209,20 @@ def test_report_past_the_holiday_data_says_it_is_an_estimate(app: App) -> None:
     fill(chat, PERSONAL)
     report = "\n".join(chat.say("确认"))
     assert "只按周末估算" in report and "2028年" in report
+
+
+def test_plain_words_start_a_troubleshooting_flow_that_ends_in_steps(chat: EngineChat) -> None:
+    first = chat.send("我的短信核验失败了")
+    assert first[-1].choices  # the flow's first question, as choices
+    replies = chat.say(first[-1].choices[0].label)
+    while chat.last[-1].choices and "来源：" not in replies[-1]:
+        replies = chat.say(chat.last[-1].choices[0].label)
+    assert "来源：" in replies[-1]
+    assert "来源：" in chat.say("备案要多久")[0]  # the flow is over: FAQ again
+
+
+def test_a_faq_answer_offers_the_matching_flow(chat: EngineChat) -> None:
+    [answer] = chat.send("/faq sms-not-received")
+    assert [c.value for c in answer.choices] == ["/flow sms"]
+    assert chat.say("1")[-1]  # picking it by number starts the flow
+    assert chat.last[-1].choices
