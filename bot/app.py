@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import secrets
+import signal
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
@@ -13,13 +17,15 @@ from bot.config import Settings
 from bot.dialogue.desk import FilingDesk, load_forms
 from bot.dialogue.texts import load_dialogue_texts
 from bot.engine import Engine
-from bot.faq.knowledge import load_knowledge
-from bot.faq.retriever import Retriever
-from bot.privacy import install_log_redaction
+from bot.errors import ConfigError
+from bot.faq.retriever import Retriever, load_retriever
 from bot.replies import load_replies
 from bot.storage.db import open_database
 from bot.storage.filings import FilingStore
 from bot.storage.sessions import SessionStore
+
+if TYPE_CHECKING:
+    from bot.channels.telegram_channel import TelegramChannel
 
 
 @dataclass
@@ -31,18 +37,9 @@ class App:
     engine: Engine
 
 
-def configure_logging(settings: Settings) -> None:
-    """Log to stderr at BEIAN_LOG_LEVEL, with personal data redacted from every record."""
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    install_log_redaction()
-
-
 def build_retriever(settings: Settings) -> Retriever:
     """Load the knowledge base and build the FAQ index."""
-    return Retriever(load_knowledge(), cache_dir=settings.cache_dir)
+    return load_retriever(settings.cache_dir)
 
 
 def build_app(settings: Settings) -> App:
@@ -62,3 +59,74 @@ def build_app(settings: Settings) -> App:
         bot_name=settings.bot_name,
     )
     return App(settings=settings, db=db, engine=engine)
+
+
+# ---- Telegram ------------------------------------------------------------------------------
+# The chat libraries are imported inside these functions: `beian-bot ask` must not pay for them.
+
+TELEGRAM_STACKS = ("ptb", "aiogram")
+
+
+def build_telegram_channel(app: App, stack: str = "ptb", **options: Any) -> TelegramChannel:
+    """The Telegram channel on `stack` ("ptb" or "aiogram"), sending through the rate limiter."""
+    from bot.delivery import RateLimitedOutbox
+
+    channel_class: type[TelegramChannel]
+    if stack == "ptb":
+        from bot.channels.telegram_ptb import PtbChannel as channel_class
+    elif stack == "aiogram":
+        from bot.channels.telegram_aiogram import AiogramChannel as channel_class
+    else:
+        raise ConfigError(f"unknown Telegram stack {stack!r}: use one of {TELEGRAM_STACKS}")
+    token = app.settings.telegram.token
+    options.setdefault("limiter", RateLimitedOutbox)
+    return channel_class(
+        token=token.get_secret_value() if token else "",
+        api_root=app.settings.telegram.api_base_url,
+        engine=app.engine,
+        db=app.db,
+        error_text=app.engine.replies.error,
+        **options,
+    )
+
+
+def run_telegram(
+    settings: Settings,
+    stack: str = "ptb",
+    webhook: str | None = None,
+    host: str = "0.0.0.0",
+    port: int = 8080,
+) -> int:
+    """Run the Telegram channel until SIGINT/SIGTERM: long polling, or a webhook at `webhook`."""
+    token = settings.telegram.token
+    if token is None or not token.get_secret_value().strip():
+        raise ConfigError(
+            "BEIAN_TELEGRAM__TOKEN is not set: put the bot token from @BotFather in the "
+            "environment or in .env"
+        )
+    app = build_app(settings)
+    try:
+        asyncio.run(_serve_telegram(app, stack, webhook, host, port))
+    finally:
+        app.db.close()
+    return 0
+
+
+async def _serve_telegram(app: App, stack: str, webhook: str | None, host: str, port: int) -> None:
+    channel = build_telegram_channel(app, stack)
+    if webhook:
+        configured = app.settings.telegram.webhook_secret
+        # Telegram echoes the secret we register; a random one works when none is configured.
+        secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
+        await channel.run_webhook(webhook, secret, host, port)
+        return
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await channel.run_polling(stop, heartbeat=telegram_heartbeat(app.settings))
+
+
+def telegram_heartbeat(settings: Settings) -> Path:
+    """The file polling mode touches every 30 s (the Docker healthcheck reads its age)."""
+    return settings.db_path.parent / "telegram.heartbeat"

@@ -6,6 +6,7 @@ Examples:
     beian-bot ask "备案要多久"
     beian-bot eval                 # accuracy on tests/data/faq_eval.yaml
     beian-bot kb check
+    beian-bot telegram --stack aiogram   # needs BEIAN_TELEGRAM__TOKEN
 """
 
 from __future__ import annotations
@@ -44,6 +45,18 @@ def _parser() -> argparse.ArgumentParser:
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     kb_sub.add_parser("check", help="report duplicate ids, dangling links, weak phrasings")
 
+    telegram = sub.add_parser(
+        "telegram", help="run the Telegram bot (long polling, or a webhook with --webhook)"
+    )
+    telegram.add_argument(
+        "--stack", choices=("ptb", "aiogram"), default="ptb", help="chat library (default: ptb)"
+    )
+    telegram.add_argument(
+        "--webhook", metavar="URL", default=None, help="public HTTPS URL ending in /telegram"
+    )
+    telegram.add_argument("--host", default="0.0.0.0", help="webhook listen address")
+    telegram.add_argument("--port", type=int, default=8080, help="webhook listen port")
+
     sub.add_parser("version", help="print versions")
     return parser
 
@@ -60,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import configure_logging
+    from bot.privacy import configure_logging
 
-    configure_logging(settings)
+    configure_logging(settings.log_level)
     command = args.command or "chat"
     if command == "version":
         import platform
@@ -73,6 +86,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _ask(args, settings)
     if command == "eval":
         return _eval(args, settings)
+    if command == "telegram":
+        from bot.app import run_telegram
+
+        return run_telegram(settings, args.stack, args.webhook, args.host, args.port)
     if command == "kb":
         return _kb_check(settings)
     return _chat(args, settings)
@@ -92,11 +109,11 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import build_retriever
-    from bot.faq.retriever import Verdict
+    # Only the FAQ: no database, no dialogue, no channels, so a one-shot answer starts fast.
+    from bot.faq.retriever import Verdict, load_retriever
     from bot.replies import load_replies, render_entry
 
-    retriever = build_retriever(settings)
+    retriever = load_retriever(settings.cache_dir)
     replies = load_replies()
     questions = sys.stdin if args.question == "-" else [args.question]
     for raw in questions:

@@ -78,3 +78,11 @@ def install_log_redaction(logger: logging.Logger | None = None) -> None:
     for handler in target.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr at `level` (BEIAN_LOG_LEVEL), personal data redacted from every record."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    install_log_redaction()

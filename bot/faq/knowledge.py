@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,15 @@ class Knowledge:
     filler_words: frozenset[str]
     domain_terms: frozenset[str]
     userdict: Path
+
+    def fingerprint(self) -> str:
+        """Everything tokenisation depends on, as one string for cache keys."""
+        parts = [
+            json.dumps({e.id: e.model_dump() for e in self.entries.values()}, ensure_ascii=False),
+            json.dumps([self.synonyms, self.typos, sorted(self.filler_words)], ensure_ascii=False),
+            self.userdict.read_text(encoding="utf-8"),
+        ]
+        return "\n".join(parts)
 
     def corpus(self) -> str:
         """All text the index is built from (used to trim the jieba dictionary)."""

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from bot.faq.index import FaqIndex, features
-from bot.faq.knowledge import Knowledge
+from bot.faq.index import FaqIndex, features, tokenize_entries
+from bot.faq.knowledge import Knowledge, load_knowledge
 from bot.faq.models import FaqEntry
 from bot.faq.text import Tokenizer
 
@@ -50,6 +50,11 @@ class Match(BaseModel):
     suggestions: list[Suggestion] = Field(default_factory=list)
 
 
+def load_retriever(cache_dir: Path) -> Retriever:
+    """Load knowledge/ and build the retriever (caches live in `cache_dir`)."""
+    return Retriever(load_knowledge(), cache_dir=cache_dir)
+
+
 class Retriever:
     """Tokenises, ranks with BM25, and scores confidence as IDF-weighted coverage."""
 
@@ -63,7 +68,8 @@ class Retriever:
             corpus=kb.corpus(),
             cache_dir=cache_dir,
         )
-        self.index = FaqIndex(kb.entries, self.tokenizer)
+        tokenized = tokenize_entries(kb.entries, self.tokenizer, cache_dir, kb.fingerprint())
+        self.index = FaqIndex(kb.entries, tokenized)
 
     def entry(self, entry_id: str) -> FaqEntry:
         """The entry with this id (KeyError if unknown)."""
@@ -82,10 +88,9 @@ class Retriever:
         for hit in hits:
             # BM25 finds and orders candidates; the closest phrasing and the share of the
             # question's words the entry knows say how well it really fits.
+            similarity, coverage = self.index.fit(query, hit.entry_id)
             confidence = domain_factor * (
-                _W_PHRASING * self.index.best_phrasing_similarity(query, hit.entry_id)
-                + _W_COVERAGE * self.index.coverage(query, hit.entry_id)
-                + _W_BM25 * hit.bm25 / best_bm25
+                _W_PHRASING * similarity + _W_COVERAGE * coverage + _W_BM25 * hit.bm25 / best_bm25
             )
             scored.append((hit.entry_id, round(confidence, 4)))
         scored.sort(key=lambda pair: pair[1], reverse=True)

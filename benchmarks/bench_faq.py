@@ -1,0 +1,67 @@
+"""FAQ speed: in-process answer latency over the eval set, and cold start of `beian-bot ask`.
+
+Run: .venv/bin/python benchmarks/bench_faq.py
+Targets (issue 2): p99 <= 1 ms in process; cold start <= 0.5 s and peak RSS <= 80 MB.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.app import build_retriever  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.faq.evaluation import load_eval_set  # noqa: E402
+
+
+def in_process_latency(rounds: int = 5) -> None:
+    """Time `Retriever.match` on every eval question, several rounds, one core."""
+    retriever = build_retriever(Settings(_env_file=None))  # type: ignore[call-arg]
+    data = load_eval_set(ROOT / "tests" / "data" / "faq_eval.yaml")
+    questions = [q.q for q in data.in_scope] + data.out_of_scope
+    for question in questions:  # warm-up
+        retriever.match(question)
+    samples = []
+    for _ in range(rounds):
+        for question in questions:
+            start = time.perf_counter_ns()
+            retriever.match(question)
+            samples.append((time.perf_counter_ns() - start) / 1e6)
+    samples.sort()
+    p50 = statistics.median(samples)
+    p99 = samples[int(len(samples) * 0.99) - 1]
+    print(
+        f"in-process answer latency over {len(samples)} questions: "
+        f"p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {samples[-1]:.3f} ms"
+    )
+
+
+def cold_start(runs: int = 5) -> None:
+    """Wall time and peak RSS of `beian-bot ask` in a new process, caches already warm."""
+    command = [sys.executable, "-m", "bot", "ask", "备案要多久"]
+    env = {**os.environ, "BEIAN_LOG_LEVEL": "WARNING"}
+    subprocess.run(command, check=True, capture_output=True, env=env)  # warm the caches
+    times, peaks = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        times.append(time.perf_counter() - start)
+        peaks.append(usage.ru_maxrss)  # KiB on Linux: this one process's peak
+        assert os.waitstatus_to_exitcode(status) == 0
+    print(
+        f"cold start of `beian-bot ask` over {runs} runs: median {statistics.median(times):.3f} s,"
+        f" best {min(times):.3f} s; peak RSS {max(peaks) / 1024:.1f} MB"
+    )
+
+
+if __name__ == "__main__":
+    in_process_latency()
+    cold_start()
