@@ -310,13 +310,16 @@ class FilingDesk:
         self._save(who, spec, state, status="paused")
         return DeskResult([Prompt(self.texts.cancelled.format(title=spec.title))], None)
 
-    def export(self, who: Who, state: FormState | None) -> list[Prompt]:
-        """/export: the latest filing as a Markdown checklist and a JSON file (masked)."""
-        rows = self.filings.of_user(who.channel, who.user_id)
-        row = next(
-            (r for r in rows if state and r.id == state.filing_id), rows[-1] if rows else None
-        )
-        if row is None or not row.data:
+    def export(self, who: Who, state: FormState | None, args: str = "") -> list[Prompt]:
+        """/export: a filing as a Markdown checklist and a JSON file (personal data masked)."""
+        rows = [r for r in self.filings.of_user(who.channel, who.user_id) if r.data]
+        wanted = int(args) if args.isdigit() else (state.filing_id if state else None)
+        row = next((r for r in rows if r.id == wanted), None)
+        if row is None and len(rows) > 1:
+            choices = [Choice(label=r.label, value=f"/export {r.id}") for r in rows[-8:]]
+            return [Prompt(self.texts.which_filing.format(count=len(rows)), choices)]
+        row = row or (rows[0] if rows else None)
+        if row is None:
             return [Prompt(self.texts.status_none)]
         saved = FormState(**row.data)
         spec = self.forms[saved.form_id]

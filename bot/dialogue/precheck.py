@@ -414,6 +414,7 @@ def checklist(values: dict[str, Any]) -> list[str]:
         if _v(values, "site_owner_is_legal_rep") == "no":
             items.append("授权书（接入商模板，法人签字并加盖公章）")
     items.append("负责人本人的手机，用来做人脸核验和接收管局短信（24 小时内完成核验）")
+    items.append("人脸核验：本人实时拍摄，光线均匀、画面清晰，不要翻拍照片，建议摘掉眼镜")
     if province and province.rules.face_check.value:
         items.append(f"{province.name}：{province.rules.face_check.value}")
     id_answer = _v(values, "owner_id")

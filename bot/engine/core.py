@@ -207,7 +207,7 @@ class Engine:
     def _cmd_export(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
         if msg.chat.kind is ChatKind.GROUP:
             return [self._group_pointer(msg)]
-        prompts = self.desk.export(self._who(msg), self._form(state))
+        prompts = self.desk.export(self._who(msg), self._form(state), args)
         return [self._from_prompt(msg, p) for p in prompts]
 
     def _cmd_help(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:

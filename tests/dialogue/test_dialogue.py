@@ -226,3 +226,15 @@ def test_a_faq_answer_offers_the_matching_flow(chat: EngineChat) -> None:
     assert [c.value for c in answer.choices] == ["/flow sms"]
     assert chat.say("1")[-1]  # picking it by number starts the flow
     assert chat.last[-1].choices
+
+
+def test_export_asks_which_filing_when_there_are_several(chat: EngineChat) -> None:
+    fill(chat, PERSONAL[:14])
+    chat.say("/cancel")
+    chat.say("/filing new")
+    chat.say("企业")
+    chat.say("/cancel")
+    [which] = chat.send("/export")
+    assert len(which.choices) == 2 and which.document is None
+    [export] = chat.send(which.choices[0].value)
+    assert export.document is not None and "example.com" in export.text
