@@ -1,0 +1,177 @@
+"""What both Telegram stacks share around their framework: start, stop, outbox, webhook feed.
+
+A stack subclass (`telegram_ptb.PtbChannel`, `telegram_aiogram.AiogramChannel`) supplies the
+framework objects, its `BotCalls` and the two ways updates come in (polling or `feed`).
+Everything it receives goes to `self.bridge.submit(update_json)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlite_utils import Database
+
+from bot.channels.telegram_bridge import ReplyEngine, TelegramBridge
+from bot.channels.telegram_common import BOT_COMMANDS, BotIdentity, CallbackKeys
+from bot.channels.telegram_outbox import BotCalls, SplittingOutbox, TelegramOutbox
+from bot.messages import Outbox
+from bot.storage.updates import SeenUpdates
+
+logger = logging.getLogger(__name__)
+JSON = dict[str, Any]
+OutboxLayer = Callable[[Outbox], Outbox]
+
+
+def _no_layer(outbox: Outbox) -> Outbox:
+    return outbox
+
+
+class TelegramChannel(ABC):
+    """One bot on one stack: `await start()`, then updates flow until `await stop()`."""
+
+    stack: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        api_root: str,
+        engine: ReplyEngine,
+        db: Database,
+        error_text: str,
+        limiter: OutboxLayer = _no_layer,
+        typing_delay: float = 1.0,
+        poll_timeout: int = 10,
+    ) -> None:
+        self.token = token
+        # The Bot API server's root without `/bot` (the emulator in tests).
+        self.api_root = api_root.rstrip("/")
+        self.engine, self.db, self.error_text = engine, db, error_text
+        self.limiter, self.typing_delay, self.poll_timeout = limiter, typing_delay, poll_timeout
+        self.keys = CallbackKeys()
+        self.polling = False
+        self._bridge: TelegramBridge | None = None
+        self._outbox: Outbox | None = None
+        self._me: BotIdentity | None = None
+
+    # ---- what a stack provides --------------------------------------------------------------
+
+    @abstractmethod
+    async def _open(self) -> BotCalls:
+        """Build the framework objects and the HTTP session; getMe works afterwards."""
+
+    @abstractmethod
+    async def _start_updates(self, polling: bool) -> None:
+        """Start the framework's update processing (and long polling when `polling`)."""
+
+    @abstractmethod
+    async def _stop_updates(self) -> None:
+        """Stop polling and update processing; no new update reaches the bridge after it."""
+
+    @abstractmethod
+    async def _close(self) -> None:
+        """Close the HTTP session."""
+
+    @abstractmethod
+    async def feed(self, update: JSON) -> None:
+        """Webhook mode: hand one raw update to the framework (ValueError if it is not one)."""
+
+    @abstractmethod
+    async def set_webhook(self, url: str, secret: str) -> None:
+        """setWebhook with Telegram's secret-token header."""
+
+    @abstractmethod
+    def is_polling(self) -> bool:
+        """Whether the long-polling loop is alive."""
+
+    # ---- shared -------------------------------------------------------------------------------
+
+    @property
+    def bridge(self) -> TelegramBridge:
+        """The bridge every update goes through (after start)."""
+        if self._bridge is None:
+            raise RuntimeError("channel not started")
+        return self._bridge
+
+    @property
+    def outbox(self) -> Outbox:
+        """Where replies and reminders are sent: split, rate-limited, then Telegram."""
+        if self._outbox is None:
+            raise RuntimeError("channel not started")
+        return self._outbox
+
+    @property
+    def me(self) -> BotIdentity:
+        """The bot's id and username (after start)."""
+        if self._me is None:
+            raise RuntimeError("channel not started")
+        return self._me
+
+    async def start(self, *, polling: bool = True) -> None:
+        """Connect, set the command menu, then take updates (polling, or `feed` for webhooks)."""
+        calls = await self._open()
+        self._me = await calls.get_me()
+        await calls.set_commands(BOT_COMMANDS)
+        self._outbox = SplittingOutbox(self.limiter(TelegramOutbox(calls, self._me, self.keys)))
+        self._bridge = TelegramBridge(
+            engine=self.engine,
+            seen=SeenUpdates(self.db),
+            calls=calls,
+            outbox=self._outbox,
+            me=self._me,
+            keys=self.keys,
+            error_text=self.error_text,
+            typing_delay=self.typing_delay,
+        )
+        self.polling = polling
+        await self._start_updates(polling)
+        logger.info("telegram (%s) started as @%s", self.stack, self._me.username)
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish the queued ones, close the session."""
+        await self._stop_updates()
+        if self._bridge is not None:
+            await self._bridge.close()
+        await self._close()
+
+    def health(self) -> JSON:
+        """What /healthz reports."""
+        return {
+            "status": "ok",
+            "stack": self.stack,
+            "bot": self._me.username if self._me else None,
+            "queued_updates": self._bridge.queues.pending if self._bridge else 0,
+        }
+
+    async def run_polling(self, stop: asyncio.Event, heartbeat: Path | None = None) -> None:
+        """Poll until `stop` is set; touch `heartbeat` every 30 s while the poller is alive.
+
+        The heartbeat file is what the Docker healthcheck looks at in polling mode, where
+        there is no HTTP server to ask.
+        """
+        await self.start(polling=True)
+        try:
+            while not stop.is_set():
+                if heartbeat is not None and self.is_polling():
+                    heartbeat.touch()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 30)
+        finally:
+            await self.stop()
+
+    async def run_webhook(self, url: str, secret: str, host: str, port: int) -> None:
+        """Register `url` with Telegram and serve the webhook until SIGINT/SIGTERM."""
+        from bot.channels.telegram_webhook import webhook_server
+
+        await self.start(polling=False)
+        try:
+            await self.set_webhook(url, secret)
+            await webhook_server(self, url, secret, host, port).serve()
+        finally:
+            await self.stop()

@@ -1,0 +1,259 @@
+"""Bot API JSON <-> Incoming / Outgoing, shared by the python-telegram-bot and aiogram stacks.
+
+Both stacks hand their updates over as Bot API JSON (PTB `Update.to_dict()`, aiogram
+`Update.model_dump(by_alias=True)`), so one set of functions decides what a message means
+(who sent it, whether the bot was addressed) and how a reply looks (keyboard, deep link,
+mention). The stacks cannot drift apart because neither owns any of this.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from bot.channels.telegram_text import CAPTION_LIMIT, split_text, utf16_len, utf16_slice
+from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing
+
+JSON = dict[str, Any]
+CHANNEL = "telegram"
+# Telegram keeps undelivered updates for a day; anything older is not worth answering.
+MAX_UPDATE_AGE = 24 * 3600
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+# setMyCommands, in menu order (zh-CN descriptions; Telegram allows 1-256 characters).
+BOT_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "开始：我能帮你做什么"),
+    ("help", "全部命令和用法"),
+    ("filing", "开始备案资料预审（私聊）"),
+    ("status", "查看备案资料填写进度"),
+    ("reminders", "查看我的提醒"),
+    ("export", "导出备案资料（个人信息已打码）"),
+    ("forget", "删除我保存的你的全部数据"),
+    ("cancel", "暂停当前的填写"),
+)
+DEEP_LINK_LABEL = "➡️ 私聊我继续"
+EXPIRED_BUTTON = "这个按钮已失效，请重新发送命令。"
+_CALLBACK_LIMIT = 64  # bytes of callback_data
+_KEY_PREFIX = "#k:"
+_START_PAYLOAD = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    """Who the bot is (from getMe): needed to spot mentions, replies and deep links."""
+
+    id: int
+    username: str
+
+    def deep_link(self, payload: str) -> str:
+        """https://t.me/<bot>?start=<payload> (payload limited to Telegram's alphabet)."""
+        return f"https://t.me/{self.username}?start={_START_PAYLOAD.sub('_', payload)[:64]}"
+
+
+class CallbackKeys:
+    """Choice values as callback_data: as they are up to 64 bytes, else a short key.
+
+    Long values are kept in memory (most recent `capacity`); a button whose key was forgotten
+    (a restart) is answered with `EXPIRED_BUTTON` instead of guessing.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._values: OrderedDict[str, str] = OrderedDict()
+
+    def encode(self, value: str) -> str:
+        """callback_data for a choice value."""
+        if len(value.encode()) <= _CALLBACK_LIMIT and not value.startswith(_KEY_PREFIX):
+            return value
+        key = _KEY_PREFIX + hashlib.sha256(value.encode()).hexdigest()[:24]
+        self._values[key] = value
+        self._values.move_to_end(key)
+        while len(self._values) > self.capacity:
+            self._values.popitem(last=False)
+        return key
+
+    def decode(self, data: str) -> str | None:
+        """The choice value for callback_data, or None for a forgotten key."""
+        if not data.startswith(_KEY_PREFIX):
+            return data
+        return self._values.get(data)
+
+
+# ---- platform update -> Incoming ------------------------------------------------------------
+
+
+def update_chat_id(update: JSON) -> int | None:
+    """The chat an update belongs to: updates of one chat are handled in order."""
+    message = update.get("message") or (update.get("callback_query") or {}).get("message")
+    chat = (message or {}).get("chat") or {}
+    chat_id = chat.get("id")
+    return int(chat_id) if chat_id is not None else None
+
+
+def _chat_ref(chat: JSON) -> ChatRef | None:
+    kind = {"private": ChatKind.PRIVATE, "group": ChatKind.GROUP, "supergroup": ChatKind.GROUP}
+    if chat.get("type") not in kind:
+        return None  # channels: the bot does not take part in them
+    return ChatRef(channel=CHANNEL, chat_id=str(chat["id"]), kind=kind[chat["type"]])
+
+
+def _display_name(user: JSON) -> str:
+    if user.get("username"):
+        return str(user["username"])
+    return " ".join(str(user[k]) for k in ("first_name", "last_name") if user.get(k))
+
+
+def _addressing(text: str, entities: list[JSON], me: BotIdentity) -> tuple[str, bool, bool]:
+    """(text without the bot's @mention, mentioned, command for another bot)."""
+    mentioned, cuts = False, []
+    for entity in entities:
+        kind, offset, length = entity.get("type"), entity["offset"], entity["length"]
+        covered = utf16_slice(text, offset, length)
+        if kind == "mention" and covered.lower() == f"@{me.username}".lower():
+            mentioned = True
+            cuts.append((offset, length))
+        elif kind == "text_mention" and (entity.get("user") or {}).get("id") == me.id:
+            mentioned = True
+        elif (
+            kind == "bot_command"
+            and offset == 0
+            and "@" in covered
+            and covered.split("@", 1)[1].lower() != me.username.lower()
+        ):
+            return text, mentioned, True
+    if cuts:
+        raw = text.encode("utf-16-le")
+        for offset, length in sorted(cuts, reverse=True):
+            raw = raw[: offset * 2] + raw[(offset + length) * 2 :]
+        text = re.sub(r"[ \t]{2,}", " ", raw.decode("utf-16-le", errors="replace")).strip()
+    return text, mentioned, False
+
+
+def message_to_incoming(
+    message: JSON, me: BotIdentity, update_id: int | None = None, now: float | None = None
+) -> Incoming | None:
+    """A user's message as Incoming; None for what the bot never looks at.
+
+    Ignored: other bots, channel posts, messages older than a day, and commands addressed to
+    another bot (`/start@other_bot`). Everything else goes to the engine, which applies the
+    group etiquette itself.
+    """
+    sender, chat = message.get("from") or {}, _chat_ref(message.get("chat") or {})
+    if chat is None or not sender or sender.get("is_bot"):
+        return None
+    if (now or time.time()) - float(message.get("date") or 0) > MAX_UPDATE_AGE:
+        return None
+    text = message.get("text") or message.get("caption") or ""
+    entities = message.get("entities") or message.get("caption_entities") or []
+    text, mentioned, foreign_command = _addressing(text, entities, me)
+    if foreign_command:
+        return None
+    replied_to = (message.get("reply_to_message") or {}).get("from") or {}
+    return Incoming(
+        chat=chat,
+        user_id=str(sender["id"]),
+        user_name=_display_name(sender),
+        text=text,
+        mentioned=mentioned,
+        reply_to_bot=replied_to.get("id") == me.id,
+        message_id=str(message["message_id"]),
+        raw={"update_id": update_id, "chat_type": (message.get("chat") or {}).get("type")},
+    )
+
+
+def callback_to_incoming(
+    query: JSON, me: BotIdentity, keys: CallbackKeys, update_id: int | None = None
+) -> Incoming | None:
+    """A pressed button as the typed choice; None when it cannot be handled (expired key)."""
+    message, sender = query.get("message") or {}, query.get("from") or {}
+    chat = _chat_ref(message.get("chat") or {})
+    value = keys.decode(str(query.get("data") or ""))
+    if chat is None or not sender or value is None:
+        return None
+    return Incoming(
+        chat=chat,
+        user_id=str(sender["id"]),
+        user_name=_display_name(sender),
+        text=value,
+        # The button sits on the bot's own message: in a group that addresses the bot.
+        reply_to_bot=True,
+        raw={"update_id": update_id, "callback_query_id": query.get("id")},
+    )
+
+
+# ---- Outgoing -> Bot API parameters ---------------------------------------------------------
+
+
+def _rows(choices: list[Choice], keys: CallbackKeys) -> list[list[JSON]]:
+    """Short labels share a row (up to three, about 16 characters); long ones stand alone."""
+    rows: list[list[JSON]] = []
+    width = 0
+    for choice in choices:
+        button = {"text": choice.label, "callback_data": keys.encode(choice.value)}
+        if rows and len(rows[-1]) < 3 and width + len(choice.label) <= 16:
+            rows[-1].append(button)
+            width += len(choice.label)
+        else:
+            rows.append([button])
+            width = len(choice.label)
+    return rows
+
+
+def reply_markup(message: Outgoing, me: BotIdentity, keys: CallbackKeys) -> JSON | None:
+    """The inline keyboard: choices as callback buttons, a deep link as a URL button."""
+    rows = _rows(message.choices, keys)
+    if message.deep_link:
+        rows.append([{"text": DEEP_LINK_LABEL, "url": me.deep_link(message.deep_link)}])
+    return {"inline_keyboard": rows} if rows else None
+
+
+def with_mention(message: Outgoing) -> tuple[str, list[JSON]]:
+    """The text and a `text_mention` entity that notifies `mention_user_id`.
+
+    The engine writes `@name` into the text where the user is addressed; that span becomes
+    the mention. When the text has none, `@name ` is put in front.
+    """
+    text = message.text
+    if not message.mention_user_id or not message.mention_user_id.lstrip("-").isdigit():
+        return text, []
+    name = message.mention_user_name or "你"
+    tag = f"@{name}"
+    index = text.find(tag)
+    if index < 0:
+        text, index = f"{tag} {text}", 0
+    user = {"id": int(message.mention_user_id), "is_bot": False, "first_name": name}
+    entity = {
+        "type": "text_mention",
+        "offset": utf16_len(text[:index]),
+        "length": utf16_len(tag),
+        "user": user,
+    }
+    return text, [entity]
+
+
+def split_outgoing(message: Outgoing) -> list[Outgoing]:
+    """One Outgoing per Telegram message: text chunks of <= 4096, the file last.
+
+    The first part keeps the mention and the deletion, the last the buttons and deep link,
+    so a retry of one part (after a 429) never repeats another.
+    """
+    limit = CAPTION_LIMIT if message.document else 4096
+    if utf16_len(message.text) <= limit:
+        return [message]
+    chunks = split_text(message.text)
+    tail_fields = {"choices": message.choices, "deep_link": message.deep_link}
+    parts = [message.model_copy(update={"text": chunk, "document": None}) for chunk in chunks]
+    for part in parts[1:]:
+        part.mention_user_id = part.mention_user_name = part.delete_message_id = None
+    for part in parts[:-1]:
+        part.choices, part.deep_link = [], None
+    if message.document:
+        parts.append(
+            Outgoing(chat=message.chat, text="", document=message.document, **tail_fields)
+        )
+        parts[-2].choices, parts[-2].deep_link = [], None
+    return parts

@@ -1,0 +1,87 @@
+"""Webhook mode: a Starlette app for Telegram's POSTs (secret-token checked) and /healthz.
+
+The route only checks, parses and hands the update to the stack's framework, which hands it
+to the bridge's queue, then answers 200 at once: Telegram resends an update that is not
+answered within about a minute, and the engine's work must not hold the connection.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+logger = logging.getLogger(__name__)
+JSON = dict[str, Any]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+DEFAULT_PATH = "/telegram"
+
+
+class WebhookTarget(Protocol):
+    """A started channel, as the webhook sees it."""
+
+    async def feed(self, update: JSON) -> None:
+        """Hand one update to the framework; ValueError when it is not an update."""
+        ...
+
+    def health(self) -> JSON:
+        """The /healthz body."""
+        ...
+
+
+def webhook_paths(url: str) -> list[str]:
+    """Where to listen: /telegram, and the public URL's path when that differs."""
+    path = urlparse(url).path.rstrip("/")
+    return [DEFAULT_PATH] + ([path] if path and path != DEFAULT_PATH else [])
+
+
+def build_webhook_app(
+    target: WebhookTarget, secret: str, paths: list[str] | None = None
+) -> Starlette:
+    """POST /telegram (403 without the right secret, 400 for a bad body) and GET /healthz."""
+    expected = secret.encode()
+
+    async def telegram(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, expected):
+            return PlainTextResponse(f"Forbidden: missing or wrong {SECRET_HEADER} header.", 403)
+        try:
+            update = json.loads(await request.body())
+        except ValueError:
+            return PlainTextResponse("Bad Request: the body is not JSON.", 400)
+        if not isinstance(update, dict) or type(update.get("update_id")) is not int:
+            return PlainTextResponse(
+                "Bad Request: the body must be a Telegram Update, a JSON object with an "
+                "integer update_id.",
+                400,
+            )
+        try:
+            await target.feed(update)
+        except ValueError as exc:
+            return PlainTextResponse(f"Bad Request: {exc}.", 400)
+        return Response(status_code=200)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse(target.health())
+
+    routes = [Route(p, telegram, methods=["POST"]) for p in paths or [DEFAULT_PATH]]
+    return Starlette(routes=[*routes, Route("/healthz", healthz, methods=["GET"])])
+
+
+def webhook_server(
+    target: WebhookTarget, url: str, secret: str, host: str, port: int
+) -> uvicorn.Server:
+    """A uvicorn server for the webhook app; `await server.serve()` runs it until a signal."""
+    app = build_webhook_app(target, secret, webhook_paths(url))
+    config = uvicorn.Config(
+        app, host=host, port=port, lifespan="off", log_level="warning", access_log=False
+    )
+    return uvicorn.Server(config)
