@@ -118,7 +118,7 @@ async def _serve_telegram(app: App, stack: str, webhook: str | None, host: str, 
         configured = app.settings.telegram.webhook_secret
         # Telegram echoes the secret we register; a random one works when none is configured.
         secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
-        await channel.run_webhook(webhook, secret, host, port)
+        await channel.run_webhook(webhook, secret, host, port, telegram_heartbeat(app.settings))
         return
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -128,5 +128,5 @@ async def _serve_telegram(app: App, stack: str, webhook: str | None, host: str, 
 
 
 def telegram_heartbeat(settings: Settings) -> Path:
-    """The file polling mode touches every 30 s (the Docker healthcheck reads its age)."""
+    """The file the channel touches every 30 s while it runs (the Docker healthcheck reads it)."""
     return settings.db_path.parent / "telegram.heartbeat"

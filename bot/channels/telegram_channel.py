@@ -8,7 +8,6 @@ Everything it receives goes to `self.bridge.submit(update_json)`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -150,28 +149,35 @@ class TelegramChannel(ABC):
         }
 
     async def run_polling(self, stop: asyncio.Event, heartbeat: Path | None = None) -> None:
-        """Poll until `stop` is set; touch `heartbeat` every 30 s while the poller is alive.
-
-        The heartbeat file is what the Docker healthcheck looks at in polling mode, where
-        there is no HTTP server to ask.
-        """
+        """Poll until `stop` is set, touching `heartbeat` every 30 s while the poller is alive."""
         await self.start(polling=True)
+        beat = asyncio.create_task(self._beat(heartbeat, self.is_polling))
         try:
-            while not stop.is_set():
-                if heartbeat is not None and self.is_polling():
-                    heartbeat.touch()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 30)
+            await stop.wait()
         finally:
+            beat.cancel()
             await self.stop()
 
-    async def run_webhook(self, url: str, secret: str, host: str, port: int) -> None:
+    async def run_webhook(
+        self, url: str, secret: str, host: str, port: int, heartbeat: Path | None = None
+    ) -> None:
         """Register `url` with Telegram and serve the webhook until SIGINT/SIGTERM."""
         from bot.channels.telegram_webhook import webhook_server
 
         await self.start(polling=False)
+        server = webhook_server(self, url, secret, host, port)
+        beat = asyncio.create_task(self._beat(heartbeat, lambda: server.started))
         try:
             await self.set_webhook(url, secret)
-            await webhook_server(self, url, secret, host, port).serve()
+            await server.serve()
         finally:
+            beat.cancel()
             await self.stop()
+
+    @staticmethod
+    async def _beat(path: Path | None, alive: Callable[[], bool]) -> None:
+        """Touch `path` every 30 s while `alive()`: what the Docker healthcheck reads."""
+        while path is not None:
+            if alive():
+                path.touch()
+            await asyncio.sleep(30)
