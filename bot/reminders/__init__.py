@@ -1,1 +1,24 @@
-"""Deadline reminders: events -> due times, the durable store, the sender woken on a timer."""
+"""Deadline reminders: events -> due times, the durable store, the sender woken on a timer.
+
+Public API (the engine and app.py need nothing else):
+
+* `ReminderDesk(db)`: `handle(msg, text, now)`, `commands()`, `schedule_change(...)`,
+  `record_approval(...)` - synchronous, called by the engine (see bot/reminders/desk.py).
+* `ReminderService(db, outboxes)`: `start()`, `stop()`, `collect_due(chat, now)`,
+  `due_hook(chat)` - the sender, wired in app.py (see bot/reminders/service.py).
+"""
+
+from bot.reminders.desk import CommandHandler, ReminderDesk
+from bot.reminders.models import ChangeWhat, ExpiryWhat, Owner, QuietHours, ReminderKind
+from bot.reminders.service import ReminderService
+
+__all__ = [
+    "ChangeWhat",
+    "CommandHandler",
+    "ExpiryWhat",
+    "Owner",
+    "QuietHours",
+    "ReminderDesk",
+    "ReminderKind",
+    "ReminderService",
+]

@@ -55,3 +55,43 @@ def m002_seen_updates(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX seen_updates_by_time ON seen_updates (seen_at)")
+
+
+@migrations()
+def m003_reminders(db: Database) -> None:
+    """Reminders: the table is the source of truth; the scheduler only wakes the sender."""
+    # Times are INTEGER unix seconds in UTC, not ISO text: the claim compares and orders
+    # `due_at` over up to a million rows, and integers compare exactly with no format or
+    # offset spelling to get wrong ("+00:00" vs "Z"); they are also half the size in the index.
+    db.execute(
+        """
+        CREATE TABLE reminders (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            chat_kind TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            user_name TEXT NOT NULL DEFAULT '',
+            series TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            step TEXT NOT NULL,
+            payload TEXT NOT NULL DEFAULT '{}',
+            due_at INTEGER NOT NULL,
+            urgent INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending',
+            claimed_by TEXT,
+            claim_until INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            late INTEGER NOT NULL DEFAULT 0,
+            sent_at INTEGER,
+            last_error TEXT,
+            created_at INTEGER NOT NULL
+        )
+        """
+    )
+    # The claim: status = 'pending' AND due_at <= now ORDER BY due_at (also leases by status).
+    db.execute("CREATE INDEX reminders_due ON reminders (status, due_at)")
+    # /reminders, done/cancel by clock, /forget.
+    db.execute("CREATE INDEX reminders_by_user ON reminders (channel, user_id, series)")
+    # The terminal's per-chat claim and pausing a chat that blocked the bot.
+    db.execute("CREATE INDEX reminders_by_chat ON reminders (channel, chat_id, status)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 # Every table that holds a user's data, keyed by (channel, user_id).
-_USER_TABLES = ("sessions", "filings")
+_USER_TABLES = ("sessions", "filings", "reminders")
 
 
 def forget_user(db: Database, channel: str, user_id: str) -> int:

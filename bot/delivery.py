@@ -1,0 +1,174 @@
+"""An Outbox that keeps to Telegram's send limits and retries what can be retried.
+
+Usage (any channel; a leaf module: it needs only `bot.messages`)::
+
+    outbox = RateLimitedOutbox(channel_sender)      # channel_sender implements Outbox
+    await outbox.send(Outgoing(...))                # waits for a slot, retries, or raises
+
+What `send` does, in order:
+
+1. waits for the chat's slot: at most `per_chat_per_s` messages a second to one chat, and for
+   a group also at most `per_group_per_min` a minute; a chat that got a 429 waits out its
+   `retry_after` here, while every other chat goes on;
+2. waits for the global slot: at most `global_per_s` messages in any one second;
+3. calls `inner.send`. On `SendError`:
+   - `permanent=True` (blocked, chat deleted): re-raised at once, counted in `stats.failed`;
+   - `retry_after > 0` (429): that chat alone is held for `retry_after`, then retried;
+   - anything else (network): retried after `backoff * 2**n` seconds (n = 0, 1, ...);
+   after `max_attempts` tries the last error is re-raised (the caller reschedules).
+   `OSError` and `TimeoutError` from a sender count as transient network errors.
+
+Limits default to Telegram's (shared/facts.md section 12: about 1/s per chat, 20/min per group,
+about 30/s overall). Waiting is FIFO per chat and overall, so messages leave in the order they
+were handed in. `clock` (monotonic seconds) and `sleep` are injectable so tests run on a fake
+clock without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.messages import ChatKind, Outbox, Outgoing, SendError
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+# Idle per-chat limiters are dropped once there are this many, so memory stays bounded.
+_PRUNE_AT = 2000
+
+
+@dataclass
+class DeliveryStats:
+    """Counters for operators and tests."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class _Window:
+    """At most `limit` acquisitions in any `period` seconds (a sliding log)."""
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = limit
+        self.period = period
+        self.times: deque[float] = deque()
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until one more acquisition fits (0 if it fits now)."""
+        while self.times and self.times[0] <= now - self.period:
+            self.times.popleft()
+        if len(self.times) < self.limit:
+            return 0.0
+        return self.times[0] + self.period - now
+
+    def take(self, now: float) -> None:
+        """Record one acquisition at `now`."""
+        self.times.append(now)
+
+
+class _ChatGate:
+    """The limits of one chat, plus the 429 hold the platform put on it."""
+
+    def __init__(self, windows: list[_Window]) -> None:
+        self.windows = windows
+        self.hold_until = 0.0
+        # asyncio.Lock wakes waiters in FIFO order: one chat's messages keep their order.
+        self.lock = asyncio.Lock()
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until this chat may be sent to (its windows and any 429 hold)."""
+        waits = [w.wait_time(now) for w in self.windows]
+        return max([self.hold_until - now, *waits])
+
+    def idle(self, now: float) -> bool:
+        """Nothing waiting and nothing to remember: safe to drop."""
+        return not self.lock.locked() and self.wait_time(now) <= 0 and self.hold_until <= now
+
+
+class RateLimitedOutbox:
+    """Outbox wrapper: per-chat, per-group and global rate limits, 429 holds, back-off."""
+
+    def __init__(
+        self,
+        inner: Outbox,
+        *,
+        per_chat_per_s: float = 1,
+        per_group_per_min: int = 20,
+        global_per_s: int = 30,
+        max_attempts: int = 4,
+        backoff: float = 1.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.inner = inner
+        self.per_chat_per_s = per_chat_per_s
+        self.per_group_per_min = per_group_per_min
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.clock = clock
+        self.sleep = sleep
+        self.stats = DeliveryStats()
+        self._global = _Window(global_per_s, 1.0)
+        self._global_lock = asyncio.Lock()
+        self._chats: dict[tuple[str, str], _ChatGate] = {}
+
+    async def send(self, message: Outgoing) -> None:
+        """Deliver one message within the limits, or raise the final SendError."""
+        gate = self._gate(message)
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._acquire(gate)
+            try:
+                await self.inner.send(message)
+            except SendError as exc:
+                error = exc
+            except (OSError, TimeoutError) as exc:
+                error = SendError(f"network: {type(exc).__name__}")
+            else:
+                self.stats.sent += 1
+                return
+            if error.permanent or attempt >= self.max_attempts:
+                self.stats.failed += 1
+                raise error
+            self.stats.retried += 1
+            if error.retry_after > 0:
+                # Only this chat is told to wait; the others keep their pace.
+                gate.hold_until = max(gate.hold_until, self.clock() + error.retry_after)
+            else:
+                await self.sleep(self.backoff * 2 ** (attempt - 1))
+
+    def _gate(self, message: Outgoing) -> _ChatGate:
+        key = (message.chat.channel, message.chat.chat_id)
+        gate = self._chats.get(key)
+        if gate is None:
+            if len(self._chats) >= _PRUNE_AT:
+                self._prune()
+            windows = [_Window(1, 1.0 / self.per_chat_per_s)]
+            if message.chat.kind is ChatKind.GROUP:
+                windows.append(_Window(self.per_group_per_min, 60.0))
+            gate = self._chats[key] = _ChatGate(windows)
+        return gate
+
+    def _prune(self) -> None:
+        now = self.clock()
+        for key in [k for k, gate in self._chats.items() if gate.idle(now)]:
+            del self._chats[key]
+
+    async def _acquire(self, gate: _ChatGate) -> None:
+        """Wait for the chat's slot, then the global one (never holding the global lock long)."""
+        async with gate.lock:
+            while (wait := gate.wait_time(self.clock())) > 0:
+                await self.sleep(wait)
+            async with self._global_lock:
+                while (wait := self._global.wait_time(self.clock())) > 0:
+                    await self.sleep(wait)
+                now = self.clock()
+                self._global.take(now)
+                for window in gate.windows:
+                    window.take(now)

@@ -1,0 +1,188 @@
+"""Chinese time expressions ("昨天下午3点", "3天前", "11月20日") -> an aware time, or a question.
+
+Library choice: jionlp (`jionlp.ner.extract_time`, which finds the expression inside a sentence
+and parses it with `parse_time`). It is maintained, pure Python, handles relative days, weekdays,
+parts of the day, Chinese numerals and lunar dates, and returns the *span* an expression covers
+(「昨天下午」 = 13:00-17:59, "blur"), which is what lets us ask instead of guess. The alternatives
+are weaker for zh-CN: dateparser has no span and guesses a time of day; cn2date/timefhuman-style
+packages are unmaintained. Two jionlp quirks are handled here: "N小时前" comes back an hour off,
+so exact offsets (N分钟前, N小时前, 半小时前, 刚刚) are parsed locally first; and importing it
+prints a banner on stdout, which would break `chat --json`, so the import is silenced.
+
+jionlp costs about 0.5 s and 47 MB to import, so it is imported on the first time expression,
+not at start-up: FAQ-only use and the reminder sender never load it.
+
+Every time is read as Shanghai wall-clock time and returned in UTC. Anything vague (a part of
+the day when the hour matters, a whole month when the day matters, two expressions, a future
+time for something that already happened) returns a `TimeQuestion`, never a guess.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from bot.reminders.models import SHANGHAI, local_day
+
+logger = logging.getLogger(__name__)
+
+_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
+_CN_DIGITS |= {"八": 8, "九": 9, "十": 10}
+_OFFSET_RE = re.compile(
+    r"(?P<n>\d{1,3}|[一二两三四五六七八九十]{1,3}|半)\s*个?\s*(?P<unit>小时|钟头|分钟|分)\s*"
+    r"(?:以前|之前|前)"
+)
+_NOW_RE = re.compile(r"刚刚|刚才|现在|此刻|这会儿?|刚收到")
+# Things that look like numbers but are not times: ICP numbers, URLs, long digit runs (phone
+# numbers, order ids). Removed before extraction so they are never read as a year or a date.
+_NOT_TIME_RE = re.compile(
+    r"[^\s]{0,3}ICP\s*[备证]\s*\d+\s*号?(?:\s*-\s*\d+)?|https?://\S+|\d{7,}", re.IGNORECASE
+)
+# A past event may be reported a few minutes "in the future" by clock skew; tolerate it.
+_SKEW = timedelta(minutes=10)
+
+
+class Need(StrEnum):
+    """How precise the caller needs the time to be."""
+
+    MOMENT = "moment"  # to the hour: the SMS window
+    DAY = "day"  # a calendar day: changes, expiry dates, go-live
+
+
+class Direction(StrEnum):
+    """Whether the event must lie in the past (a report) or may lie anywhere."""
+
+    PAST = "past"
+    ANY = "any"
+
+
+@dataclass(frozen=True)
+class ParsedTime:
+    """A time the user gave: `at` (UTC) and its Shanghai calendar day."""
+
+    at: datetime
+    day: date
+
+
+@dataclass(frozen=True)
+class TimeQuestion:
+    """The expression was vague: why (`problem`, a key of the `questions` texts) and the phrase."""
+
+    problem: str
+    phrase: str = ""
+
+
+_lock = threading.Lock()
+_jionlp: Any = None
+
+
+def _load_jionlp() -> Any:
+    """Import jionlp once, with its stdout banner swallowed."""
+    global _jionlp
+    if _jionlp is None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            import jionlp
+
+        _jionlp = jionlp
+    return _jionlp
+
+
+def parse_when(
+    text: str, now: datetime, *, need: Need, direction: Direction = Direction.ANY
+) -> ParsedTime | TimeQuestion | None:
+    """The one time expression in `text`; None if there is none; a question if it is vague."""
+    cleaned = _NOT_TIME_RE.sub(" ", text)
+    exact = _exact_offset(cleaned, now)
+    if exact is not None:
+        return exact
+    try:
+        found = _extract(cleaned, now)
+    except Exception as exc:  # a parser bug must never reach the user as a crash
+        logger.warning("time extraction failed: %s", type(exc).__name__)
+        return TimeQuestion("unreadable")
+    if not found:
+        return None
+    # A duration next to a date (「今年3月1日买的，买了1年」) is not a second time.
+    moments = [i for i in found if (i.get("detail") or {}).get("type") != "time_delta"]
+    found = moments or found
+    phrases = {item["text"] for item in found}
+    if len(phrases) > 1:
+        return TimeQuestion("several", "、".join(sorted(phrases)))
+    item = found[0]
+    return _judge(item, now, need, direction)
+
+
+def _exact_offset(text: str, now: datetime) -> ParsedTime | None:
+    match = _OFFSET_RE.search(text)
+    if match is not None:
+        amount = _number(match.group("n"))
+        if amount is not None:
+            unit = match.group("unit")
+            minutes = amount * 60 if unit in ("小时", "钟头") else amount
+            at = now - timedelta(minutes=minutes)
+            return ParsedTime(at=at, day=local_day(at))
+    if _NOW_RE.search(text) and not re.search(r"\d|[昨前今明后][天日晚早]|周|星期|月", text):
+        return ParsedTime(at=now, day=local_day(now))
+    return None
+
+
+def _number(token: str) -> float | None:
+    if token == "半":
+        return 0.5
+    if token.isdigit():
+        return float(token)
+    if token == "十":
+        return 10.0
+    if token.startswith("十"):  # 十五
+        return 10.0 + _CN_DIGITS.get(token[1:], 0)
+    if token.endswith("十"):  # 二十
+        return 10.0 * _CN_DIGITS.get(token[:-1], 0)
+    if len(token) == 3 and token[1] == "十":  # 二十三
+        return 10.0 * _CN_DIGITS.get(token[0], 0) + _CN_DIGITS.get(token[2], 0)
+    value = _CN_DIGITS.get(token)
+    return None if value is None else float(value)
+
+
+def _extract(text: str, now: datetime) -> list[dict[str, Any]]:
+    jionlp = _load_jionlp()
+    base = now.astimezone(SHANGHAI).replace(tzinfo=None)
+    # jionlp's parser keeps per-call state on a shared object: one call at a time.
+    with _lock, contextlib.redirect_stdout(io.StringIO()):
+        result: list[dict[str, Any]] = jionlp.ner.extract_time(
+            text, time_base=base, with_parsing=True
+        )
+    return result
+
+
+def _judge(
+    item: dict[str, Any], now: datetime, need: Need, direction: Direction
+) -> ParsedTime | TimeQuestion:
+    phrase = str(item["text"])
+    detail = item.get("detail") or {}
+    if detail.get("type") not in ("time_point", "time_span"):
+        # A duration ("3天") or a repetition ("每周一") is not a moment.
+        return TimeQuestion("not_a_moment", phrase)
+    try:
+        start, end = (
+            datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHANGHAI)
+            for value in detail["time"]
+        )
+    except (KeyError, TypeError, ValueError):
+        return TimeQuestion("unreadable", phrase)
+    if direction is Direction.PAST and start > now + _SKEW:
+        return TimeQuestion("future", phrase)
+    if need is Need.DAY:
+        if start.date() != end.date():
+            return TimeQuestion("need_day", phrase)
+        return ParsedTime(at=start, day=start.date())
+    if detail.get("definition") != "accurate" or end - start >= timedelta(hours=1):
+        return TimeQuestion("need_hour", phrase)
+    at = min(start, now) if direction is Direction.PAST else start
+    return ParsedTime(at=at, day=local_day(at))

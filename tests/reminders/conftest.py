@@ -1,0 +1,176 @@
+"""Reminder fixtures: a real SQLite file, a controllable clock, a recording outbox, a desk."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import Awaitable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from sqlite_utils import Database
+
+from bot.messages import ChatKind, ChatRef, Incoming, Outgoing, SendError
+from bot.reminders import ReminderDesk, ReminderService
+from bot.reminders.models import SHANGHAI
+from bot.storage.db import open_database
+
+T = TypeVar("T")
+
+
+def shanghai(*args: int) -> datetime:
+    """A Shanghai wall-clock time as an aware datetime (what a user means)."""
+    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+
+
+@dataclass
+class FakeClock:
+    """A clock tests move by hand: `clock()` is now, `clock.set(...)`, `clock.advance(...)`."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.now += timedelta(**kwargs)
+        return self.now
+
+
+@dataclass
+class RecordingOutbox:
+    """An Outbox that keeps what it sent, or fails as told."""
+
+    sent: list[Outgoing] = field(default_factory=list)
+    fail_with: SendError | None = None
+    calls: int = 0
+
+    async def send(self, message: Outgoing) -> None:
+        self.calls += 1
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append(message)
+
+    def ids(self) -> list[int]:
+        """Reminder ids of the sent messages (from their done button)."""
+        return [reminder_id(m) for m in self.sent]
+
+
+def reminder_id(message: Outgoing) -> int:
+    """The row id a reminder message carries in its buttons."""
+    return int(message.choices[-1].value.split()[-1])
+
+
+class VirtualTime:
+    """Fake monotonic time for asyncio code: `sleep` waits for `run` to advance the clock."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.t = start
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def clock(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.t + seconds, next(self._seq), future))
+        await future
+
+    async def run(self, work: Awaitable[T]) -> T:
+        """Run `work`, jumping the clock to the next sleeper whenever everything waits."""
+        task = asyncio.ensure_future(work)
+        while not task.done():
+            await self._settle(task)
+            if task.done():
+                break
+            if not self._sleepers:
+                raise RuntimeError("deadlock: nothing sleeps and the work is not done")
+            wake = self._sleepers[0][0]
+            self.t = max(self.t, wake)
+            while self._sleepers and self._sleepers[0][0] <= wake:
+                heapq.heappop(self._sleepers)[2].set_result(None)
+        return task.result()
+
+    async def _settle(self, task: asyncio.Future[T]) -> None:
+        """Yield until the set of sleepers stops changing (every runnable task has run)."""
+        stable, last = 0, -1
+        while stable < 3 and not task.done():
+            for _ in range(20):
+                await asyncio.sleep(0)
+            stable = stable + 1 if len(self._sleepers) == last else 0
+            last = len(self._sleepers)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "reminders.db"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    database = open_database(db_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # Wednesday 2026-11-25 10:00 in Shanghai: a working day, outside quiet hours.
+    return FakeClock(shanghai(2026, 11, 25, 10, 0).astimezone(UTC))
+
+
+@pytest.fixture
+def desk(db: Database) -> ReminderDesk:
+    return ReminderDesk(db)
+
+
+@pytest.fixture
+def outbox() -> RecordingOutbox:
+    return RecordingOutbox()
+
+
+@pytest.fixture
+def service(db: Database, outbox: RecordingOutbox, clock: FakeClock) -> ReminderService:
+    return ReminderService(db, {"test": outbox}, clock=clock, worker_id="w1")
+
+
+def incoming(
+    text: str = "",
+    *,
+    user_id: str = "u1",
+    user_name: str = "alice",
+    chat_id: str | None = None,
+    group: bool = False,
+) -> Incoming:
+    """A message from a user in a private chat (or a group)."""
+    kind = ChatKind.GROUP if group else ChatKind.PRIVATE
+    chat = ChatRef(channel="test", chat_id=chat_id or user_id, kind=kind)
+    return Incoming(chat=chat, user_id=user_id, user_name=user_name, text=text)
+
+
+def say(
+    desk: ReminderDesk, text: str, now: datetime, **kwargs: str | bool
+) -> list[Outgoing] | None:
+    """Send one message to the desk the way the engine would: commands or plain words."""
+    msg = incoming(text, **kwargs)  # type: ignore[arg-type]
+    if text.startswith("/"):
+        name, _, args = text[1:].partition(" ")
+        return desk.commands()[name](msg, args, now)
+    return desk.handle(msg, text, now)
+
+
+def text_of(replies: list[Outgoing] | None) -> str:
+    """All reply texts joined (for `in` assertions)."""
+    assert replies is not None, "expected a reply, the desk passed the message on"
+    return "\n".join(r.text for r in replies)

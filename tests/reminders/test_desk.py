@@ -1,0 +1,275 @@
+"""The desk as the engine sees it: transcripts of events, commands and bad input."""
+
+from __future__ import annotations
+
+from datetime import UTC, date
+
+import pytest
+from sqlite_utils import Database
+
+from bot.reminders import ChangeWhat, Owner, ReminderDesk
+from bot.reminders.models import ReminderKind
+from bot.storage.reminders import ReminderStore
+from bot.storage.users import forget_user
+from tests.reminders.conftest import FakeClock, incoming, say, shanghai, text_of
+
+
+def open_rows(db: Database, user_id: str = "u1") -> list[tuple[str, str]]:
+    rows = ReminderStore(db).open_for_user("test", user_id)
+    return [(r.kind, r.step) for r in rows]
+
+
+def test_sms_received_starts_the_24_hour_clock(
+    desk: ReminderDesk, db: Database, clock: FakeClock
+) -> None:
+    replies = say(desk, "我刚收到管局的短信", clock())
+    text = text_of(replies)
+    assert "2026年11月26日 10:00" in text  # the window closes 24 h later, Beijing time
+    assert "身份证号码后 6 位" in text and "输错 5 次" in text
+    assert replies is not None and replies[0].choices[0].value == "/sms done"
+    steps = [s for k, s in open_rows(db) if k == ReminderKind.SMS_WINDOW]
+    assert steps == ["h12", "h20", "h23", "expired"]
+    # The SMS means the order is at the bureau: its 20-working-day clock runs too.
+    assert (ReminderKind.BUREAU_WAIT, "due") in open_rows(db)
+
+
+def test_sms_reported_after_the_window_says_what_to_do_now(
+    desk: ReminderDesk, db: Database, clock: FakeClock
+) -> None:
+    text = text_of(say(desk, "/sms 前天下午3点", clock()))
+    assert "已在" in text and "重新提交" in text
+    assert [s for k, s in open_rows(db) if k == ReminderKind.SMS_WINDOW] == []
+
+
+def test_vague_time_gets_a_question_not_a_guess(
+    desk: ReminderDesk, db: Database, clock: FakeClock
+) -> None:
+    text = text_of(say(desk, "昨天下午收到短信了", clock()))
+    assert "几点" in text and "/sms" in text
+    assert open_rows(db) == []
+
+
+def test_sms_done_stops_the_window(desk: ReminderDesk, db: Database, clock: FakeClock) -> None:
+    say(desk, "/sms", clock())
+    assert "24 小时时钟已停止" in text_of(say(desk, "短信核验完成了", clock()))
+    assert all(k != ReminderKind.SMS_WINDOW for k, _ in open_rows(db))
+
+
+def test_change_made_yesterday(desk: ReminderDesk, db: Database, clock: FakeClock) -> None:
+    text = text_of(say(desk, "公司昨天改名了", clock()))
+    assert "立即办理" in text and "2026年12月24日" in text
+    assert [s for _, s in open_rows(db)] == ["d7", "d20", "d27", "d29", "o31", "o38", "o45"]
+
+
+def test_change_without_a_date_asks_for_it(
+    desk: ReminderDesk, db: Database, clock: FakeClock
+) -> None:
+    text = text_of(say(desk, "公司改名了", clock()))
+    assert "哪天" in text
+    assert open_rows(db) == []
+
+
+def test_planned_change_and_the_dialogue_entry_point(
+    desk: ReminderDesk, db: Database, clock: FakeClock
+) -> None:
+    owner = Owner.of(incoming())
+    replies = desk.schedule_change(owner, ChangeWhat.DOMAIN, date(2027, 3, 1), clock())
+    text = text_of(replies)
+    assert "提前 30 日" in text and "2027年1月30日" in text and "新增网站" in text
+    assert [s for _, s in open_rows(db)] == ["d14", "d7", "d1", "d0"]
+    # Reporting the same kind of change again replaces the clock, it does not add one.
+    desk.schedule_change(owner, ChangeWhat.DOMAIN, date(2027, 4, 1), clock())
+    assert len(open_rows(db)) == 4
+
+
+def test_ip_change_explains_no_refiling(
+    desk: ReminderDesk, db: Database, clock: FakeClock
+) -> None:
+    text = text_of(say(desk, "/change IP 昨天", clock()))
+    assert "不需要重新备案" in text and "接入备案" in text
+    assert open_rows(db) == []
+
+
+def test_approval_gives_the_footer_snippet_and_ends_the_waiting_clocks(
+    desk: ReminderDesk, db: Database, clock: FakeClock
+) -> None:
+    say(desk, "初审通过了", clock())
+    text = text_of(say(desk, "备案下来了, 号是 粤ICP备2026012345号-1", clock()))
+    assert '<a href="https://beian.miit.gov.cn/"' in text
+    assert "text-align:center" in text and "粤ICP备2026012345号-1</a>" in text
+    assert "不是法规要求" in text
+    assert open_rows(db) == [(ReminderKind.SELF_CHECK, "quarter")]
+
+
+def test_subject_number_gets_the_website_number_note(desk: ReminderDesk, clock: FakeClock) -> None:
+    assert "-序号" in text_of(say(desk, "/approved 京ICP备16020626号", clock()))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/approved 广东ICP备2026012345号-1", "省份简称「粤」"),
+        ("/approved 粤ICP备2026012345", "少了「号」"),
+        ("/approved 京ICP证030173号-1", "经营许可证"),
+        ("/approved 港ICP备123号", "不是省份简称"),
+        ("/approved", "请把备案号发给我"),
+        ("在浙江管局备案的，号是粤ICP备2026012345号-1", "你说是在浙江管局备案的"),
+    ],
+)
+def test_bad_numbers_get_the_reason_and_a_valid_example(
+    desk: ReminderDesk, db: Database, clock: FakeClock, text: str, expected: str
+) -> None:
+    reply = text_of(say(desk, text, clock()))
+    assert expected in reply
+    assert "ICP备2026012345号-1" in reply or "ICP备2026012345号" in reply
+    assert open_rows(db) == []
+
+
+def test_a_fixable_number_offers_the_fix_as_a_button(desk: ReminderDesk, clock: FakeClock) -> None:
+    replies = say(desk, "/approved 粤ICP备2026012345", clock())
+    assert replies is not None
+    assert replies[0].choices[0].value == "/approved 粤ICP备2026012345号"
+
+
+def test_dialogue_approval_checks_the_bureau_province(
+    desk: ReminderDesk, clock: FakeClock
+) -> None:
+    owner = Owner.of(incoming())
+    wrong = desk.record_approval(owner, "粤ICP备2026012345号-1", clock(), bureau_province="浙江")
+    assert "浙江" in text_of(wrong)
+    right = desk.record_approval(owner, "粤ICP备2026012345号-1", clock(), bureau_province="广东")
+    assert "恭喜" in text_of(right)
+
+
+def test_site_live_police_and_expiry(desk: ReminderDesk, db: Database, clock: FakeClock) -> None:
+    assert "beian.mps.gov.cn" in text_of(say(desk, "网站今天上线了", clock()))
+    assert "挂到网站底部" in text_of(say(desk, "公安备案通过了", clock()))
+    assert "到期前 30 天和 7 天" in text_of(say(desk, "域名2027年5月1日到期", clock()))
+    assert "已在" in text_of(say(desk, "/expiry 服务器 2026-11-01", clock()))
+    kinds = {k for k, _ in open_rows(db)}
+    assert kinds == {ReminderKind.POLICE_DISPLAY, ReminderKind.DOMAIN_EXPIRY}
+
+
+def test_server_expiry_from_purchase_date(desk: ReminderDesk, clock: FakeClock) -> None:
+    text = text_of(say(desk, "服务器是今年3月1日买的，买了1年", clock()))
+    assert "2027年3月1日" in text and "12 个月" in text
+
+
+def test_waiting_too_long_already_gets_the_advice_at_once(
+    desk: ReminderDesk, clock: FakeClock
+) -> None:
+    text = text_of(say(desk, "/submitted 11月1日", clock()))
+    assert "备案客服" in text and "核实电话" in text
+
+
+def test_year_boundary_past_the_holiday_data_notes_the_estimate(
+    desk: ReminderDesk, clock: FakeClock
+) -> None:
+    clock.set(shanghai(2026, 12, 28, 10, 0))
+    text = text_of(say(desk, "初审今天通过了", clock()))
+    assert "2027 年的法定节假日安排我还没有数据" in text
+
+
+def test_questions_are_left_to_the_faq(desk: ReminderDesk, clock: FakeClock) -> None:
+    assert say(desk, "换域名要重新备案吗", clock()) is None
+    assert say(desk, "备案要多久", clock()) is None
+
+
+def test_reminders_lists_clocks_with_beijing_times(desk: ReminderDesk, clock: FakeClock) -> None:
+    assert "没有提醒" in text_of(say(desk, "/reminders", clock()))
+    say(desk, "公司昨天改名了", clock())
+    text = text_of(say(desk, "/reminders", clock()))
+    assert "主体信息变更备案（变更后 30 日内）：下次 2026年12月1日 10:00" in text
+    assert "之后还有 6 次" in text and "/remind cancel" in text
+
+
+def test_done_cancel_and_snooze(desk: ReminderDesk, db: Database, clock: FakeClock) -> None:
+    say(desk, "公司昨天改名了", clock())
+    first = ReminderStore(db).open_for_user("test", "u1")[0]
+    text = text_of(say(desk, f"/remind snooze {first.id} 1d", clock()))
+    assert "2026年12月2日 10:00" in text
+    assert "不再提醒" in text_of(say(desk, f"/remind cancel {first.id}", clock()))
+    assert open_rows(db) == []
+    assert "没有找到" in text_of(say(desk, f"/remind done {first.id}", clock()))
+
+
+def test_sms_snooze_stops_before_the_window_closes(
+    desk: ReminderDesk, db: Database, clock: FakeClock
+) -> None:
+    say(desk, "/sms", clock())
+    h23 = next(r for r in ReminderStore(db).open_for_user("test", "u1") if r.step == "h23")
+    text = text_of(say(desk, f"/remind snooze {h23.id} 3h", clock()))
+    assert "2026年11月26日 09:45" in text  # clamped to 15 minutes before the close
+    clock.advance(hours=23, minutes=50)
+    assert "不能再推迟" in text_of(say(desk, f"/remind snooze {h23.id} 1h", clock()))
+
+
+def test_someone_else_cannot_touch_my_reminder_in_a_group(
+    desk: ReminderDesk, db: Database, clock: FakeClock
+) -> None:
+    say(desk, "公司昨天改名了", clock(), chat_id="g1", group=True)
+    row = ReminderStore(db).open_for_user("test", "u1")[0]
+    reply = say(desk, f"/remind cancel {row.id}", clock(), user_id="u2", chat_id="g1", group=True)
+    assert "只有设置提醒的人" in text_of(reply)
+    assert len(open_rows(db)) == 7
+
+
+def test_in_a_group_reminders_lists_only_that_groups(desk: ReminderDesk, clock: FakeClock) -> None:
+    say(desk, "公司昨天改名了", clock())  # private
+    say(desk, "网站今天上线了", clock(), chat_id="g1", group=True)
+    text = text_of(say(desk, "/reminders", clock(), chat_id="g1", group=True))
+    assert "公安联网备案" in text and "主体信息" not in text
+
+
+def test_forget_deletes_reminders(desk: ReminderDesk, db: Database, clock: FakeClock) -> None:
+    say(desk, "公司昨天改名了", clock())
+    assert forget_user(db, "test", "u1") == 7
+    assert open_rows(db) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/remind",
+        "/remind done",
+        "/remind done abc",
+        "/remind snooze 1 99y",
+        "/remind explode 1",
+        "/remind done 99999999999999999999",
+        "/change",
+        "/change 域名 下个月",
+        "/expiry",
+        "/expiry 域名",
+        "/sms 下午",
+        "/sms 2026-13-45",
+        "/submitted 每周一",
+        "/live 😀😀😀",
+        "/approved '; DROP TABLE reminders; --",
+        "/approved " + "粤" * 5000,
+        "/returned \x00\x01",
+        "收到短信了" + "啊" * 100_000,
+    ],
+)
+def test_bad_input_never_raises_and_explains(
+    desk: ReminderDesk, db: Database, clock: FakeClock, text: str
+) -> None:
+    replies = say(desk, text, clock())
+    assert replies is not None and replies[0].text
+    assert db["reminders"].exists()
+
+
+def test_a_failure_inside_is_a_reply_not_a_crash(
+    desk: ReminderDesk, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire 13800138000")
+
+    monkeypatch.setattr(desk.store, "schedule", boom)
+    text = text_of(say(desk, "公司昨天改名了", clock()))
+    assert "没有设置成功" in text and "例如" in text
+
+
+def test_every_time_shown_is_beijing_time(desk: ReminderDesk, clock: FakeClock) -> None:
+    clock.set(shanghai(2026, 11, 25, 23, 30).astimezone(UTC))  # 15:30 UTC
+    text = text_of(say(desk, "/sms", clock()))
+    assert "2026年11月25日 23:30" in text and "15:30" not in text

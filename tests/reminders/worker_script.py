@@ -1,0 +1,71 @@
+"""One ReminderService run in its own process, for the restart and two-process tests.
+
+python -m tests.reminders.worker_script DB OUT NOW_ISO WORKER [--kill-after N] [--start]
+
+Every delivered message is appended to OUT as its reminder id (and whether it was late).
+`--kill-after N` ends the process abruptly (os._exit, no clean-up) when the (N+1)th send
+begins, before it is delivered: a crash with rows claimed and one marked `sending`.
+`--start` runs the real `start()` (APScheduler) and `stop()` instead of one drain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from datetime import datetime
+
+from bot.messages import Outgoing
+from bot.reminders import ReminderService
+from bot.storage.db import open_database
+
+
+class FileOutbox:
+    """Appends `id late` lines to a file, flushed to disk before `send` returns."""
+
+    def __init__(self, path: str, kill_after: int | None) -> None:
+        self.path = path
+        self.kill_after = kill_after
+        self.sent = 0
+
+    async def send(self, message: Outgoing) -> None:
+        if self.kill_after is not None and self.sent >= self.kill_after:
+            os._exit(9)
+        reminder = message.choices[-1].value.split()[-1]
+        late = int(message.text.startswith("（补发"))
+        with open(self.path, "a", encoding="utf-8") as out:
+            out.write(f"{reminder} {late}\n")
+            out.flush()
+            os.fsync(out.fileno())
+        self.sent += 1
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("db")
+    parser.add_argument("out")
+    parser.add_argument("now")
+    parser.add_argument("worker")
+    parser.add_argument("--kill-after", type=int)
+    parser.add_argument("--start", action="store_true")
+    args = parser.parse_args()
+    now = datetime.fromisoformat(args.now)
+    outbox = FileOutbox(args.out, args.kill_after)
+    service = ReminderService(
+        open_database(args.db),
+        {"test": outbox},
+        clock=lambda: now,
+        worker_id=args.worker,
+        batch=7,
+        concurrency=1,
+    )
+    if args.start:
+        await service.start()
+        await service.wait_idle()
+        await service.stop()
+    else:
+        await service.run_until_idle()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
