@@ -19,9 +19,12 @@ from bot.dialogue.texts import load_dialogue_texts
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.faq.retriever import Retriever, load_retriever
+from bot.messages import ChatRef
+from bot.reminders import ReminderService
 from bot.replies import load_replies
 from bot.storage.db import open_database
 from bot.storage.filings import FilingStore
+from bot.storage.reminders import ReminderStore
 from bot.storage.sessions import SessionStore
 
 if TYPE_CHECKING:
@@ -68,7 +71,10 @@ TELEGRAM_STACKS = ("ptb", "aiogram")
 
 
 def build_telegram_channel(app: App, stack: str = "ptb", **options: Any) -> TelegramChannel:
-    """The Telegram channel on `stack` ("ptb" or "aiogram"), sending through the rate limiter."""
+    """The Telegram channel on `stack` ("ptb" or "aiogram"), sending through the rate limiter.
+
+    A chat that turns out blocked or deleted while the bot replies gets its reminders paused.
+    """
     from bot.delivery import RateLimitedOutbox
 
     channel_class: type[TelegramChannel]
@@ -79,7 +85,13 @@ def build_telegram_channel(app: App, stack: str = "ptb", **options: Any) -> Tele
     else:
         raise ConfigError(f"unknown Telegram stack {stack!r}: use one of {TELEGRAM_STACKS}")
     token = app.settings.telegram.token
+    reminders = ReminderStore(app.db)
+
+    def pause_reminders(chat: ChatRef) -> None:
+        reminders.pause_chat(chat.channel, chat.chat_id)
+
     options.setdefault("limiter", RateLimitedOutbox)
+    options.setdefault("on_chat_gone", pause_reminders)
     return channel_class(
         token=token.get_secret_value() if token else "",
         api_root=app.settings.telegram.api_base_url,
@@ -113,18 +125,27 @@ def run_telegram(
 
 
 async def _serve_telegram(app: App, stack: str, webhook: str | None, host: str, port: int) -> None:
+    from bot.channels.telegram_common import CHANNEL
+
     channel = build_telegram_channel(app, stack)
-    if webhook:
-        configured = app.settings.telegram.webhook_secret
-        # Telegram echoes the secret we register; a random one works when none is configured.
-        secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
-        await channel.run_webhook(webhook, secret, host, port, telegram_heartbeat(app.settings))
-        return
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await channel.run_polling(stop, heartbeat=telegram_heartbeat(app.settings))
+    heartbeat = telegram_heartbeat(app.settings)
+    # The sender has its own connection: it runs on the event loop, the engine in a thread.
+    reminder_db = open_database(app.settings.db_path)
+    reminders = ReminderService(reminder_db, {CHANNEL: channel.outbox})
+    try:
+        if webhook:
+            configured = app.settings.telegram.webhook_secret
+            # Telegram echoes the secret we register; a random one does when none is set.
+            secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
+            await channel.run_webhook(webhook, secret, host, port, heartbeat, [reminders])
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await channel.run_polling(stop, heartbeat, [reminders])
+    finally:
+        reminder_db.close()
 
 
 def telegram_heartbeat(settings: Settings) -> Path:

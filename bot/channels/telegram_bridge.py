@@ -27,7 +27,7 @@ from bot.channels.telegram_common import (
     update_chat_id,
 )
 from bot.channels.telegram_outbox import BotCalls
-from bot.messages import Incoming, Outbox, Outgoing, SendError
+from bot.messages import ChatRef, Incoming, Outbox, Outgoing, SendError
 from bot.storage.updates import SeenUpdates
 
 logger = logging.getLogger(__name__)
@@ -113,10 +113,13 @@ class TelegramBridge:
         error_text: str,
         typing_delay: float = 1.0,
         executor: ThreadPoolExecutor | None = None,
+        on_chat_gone: Callable[[ChatRef], object] | None = None,
     ) -> None:
         self.engine, self.seen, self.calls, self.outbox = engine, seen, calls, outbox
         self.me, self.keys, self.error_text = me, keys, error_text
         self.typing_delay = typing_delay
+        # Called (in the core's thread) when Telegram says a chat is gone for good.
+        self.on_chat_gone = on_chat_gone
         self._own_executor = executor is None
         self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix="beian-core")
         self.queues = ChatQueues(self._handle)
@@ -155,6 +158,9 @@ class TelegramBridge:
                 await self.outbox.send(reply)
             except SendError as exc:
                 logger.warning("reply to chat %s not delivered: %s", reply.chat.chat_id, exc)
+                if exc.permanent and self.on_chat_gone is not None:
+                    await self._core(self.on_chat_gone, reply.chat)
+                    return
 
     async def _translate(self, update: JSON) -> Incoming | None:
         update_id = update.get("update_id")

@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from sqlite_utils import Database
 
 from bot.channels.telegram_bridge import ReplyEngine, TelegramBridge
 from bot.channels.telegram_common import BOT_COMMANDS, BotIdentity, CallbackKeys
 from bot.channels.telegram_outbox import BotCalls, SplittingOutbox, TelegramOutbox
-from bot.messages import Outbox
+from bot.messages import ChatRef, Outbox, Outgoing, SendError
 from bot.storage.updates import SeenUpdates
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,33 @@ OutboxLayer = Callable[[Outbox], Outbox]
 
 def _no_layer(outbox: Outbox) -> Outbox:
     return outbox
+
+
+class Service(Protocol):
+    """Something that runs beside the channel (the reminder sender)."""
+
+    async def start(self) -> None:
+        """Begin; called once the channel can send."""
+        ...
+
+    async def stop(self) -> None:
+        """End; called before the channel stops sending."""
+        ...
+
+
+class _WhenStarted:
+    """The raw Telegram sender once the channel has started; before that a transient error.
+
+    It lets `channel.outbox` exist from construction, so a service can be wired to it first.
+    """
+
+    def __init__(self) -> None:
+        self.target: Outbox | None = None
+
+    async def send(self, message: Outgoing) -> None:
+        if self.target is None:
+            raise SendError("telegram channel not running")
+        await self.target.send(message)
 
 
 class TelegramChannel(ABC):
@@ -47,16 +74,20 @@ class TelegramChannel(ABC):
         limiter: OutboxLayer = _no_layer,
         typing_delay: float = 1.0,
         poll_timeout: int = 10,
+        on_chat_gone: Callable[[ChatRef], object] | None = None,
     ) -> None:
         self.token = token
         # The Bot API server's root without `/bot` (the emulator in tests).
         self.api_root = api_root.rstrip("/")
         self.engine, self.db, self.error_text = engine, db, error_text
         self.limiter, self.typing_delay, self.poll_timeout = limiter, typing_delay, poll_timeout
+        self.on_chat_gone = on_chat_gone
         self.keys = CallbackKeys()
         self.polling = False
+        self._raw = _WhenStarted()
+        #: Where replies and reminders go: split, rate-limited, then Telegram.
+        self.outbox: Outbox = SplittingOutbox(limiter(self._raw))
         self._bridge: TelegramBridge | None = None
-        self._outbox: Outbox | None = None
         self._me: BotIdentity | None = None
 
     # ---- what a stack provides --------------------------------------------------------------
@@ -99,13 +130,6 @@ class TelegramChannel(ABC):
         return self._bridge
 
     @property
-    def outbox(self) -> Outbox:
-        """Where replies and reminders are sent: split, rate-limited, then Telegram."""
-        if self._outbox is None:
-            raise RuntimeError("channel not started")
-        return self._outbox
-
-    @property
     def me(self) -> BotIdentity:
         """The bot's id and username (after start)."""
         if self._me is None:
@@ -117,16 +141,17 @@ class TelegramChannel(ABC):
         calls = await self._open()
         self._me = await calls.get_me()
         await calls.set_commands(BOT_COMMANDS)
-        self._outbox = SplittingOutbox(self.limiter(TelegramOutbox(calls, self._me, self.keys)))
+        self._raw.target = TelegramOutbox(calls, self._me, self.keys)
         self._bridge = TelegramBridge(
             engine=self.engine,
             seen=SeenUpdates(self.db),
             calls=calls,
-            outbox=self._outbox,
+            outbox=self.outbox,
             me=self._me,
             keys=self.keys,
             error_text=self.error_text,
             typing_delay=self.typing_delay,
+            on_chat_gone=self.on_chat_gone,
         )
         self.polling = polling
         await self._start_updates(polling)
@@ -137,6 +162,7 @@ class TelegramChannel(ABC):
         await self._stop_updates()
         if self._bridge is not None:
             await self._bridge.close()
+        self._raw.target = None
         await self._close()
 
     def health(self) -> JSON:
@@ -148,18 +174,36 @@ class TelegramChannel(ABC):
             "queued_updates": self._bridge.queues.pending if self._bridge else 0,
         }
 
-    async def run_polling(self, stop: asyncio.Event, heartbeat: Path | None = None) -> None:
-        """Poll until `stop` is set, touching `heartbeat` every 30 s while the poller is alive."""
+    async def run_polling(
+        self,
+        stop: asyncio.Event,
+        heartbeat: Path | None = None,
+        services: Sequence[Service] = (),
+    ) -> None:
+        """Poll until `stop` is set, touching `heartbeat` every 30 s while the poller is alive.
+
+        `services` start after the channel and stop before it, so they can always send.
+        """
         await self.start(polling=True)
         beat = asyncio.create_task(self._beat(heartbeat, self.is_polling))
         try:
+            for service in services:
+                await service.start()
             await stop.wait()
         finally:
             beat.cancel()
+            for service in reversed(services):
+                await service.stop()
             await self.stop()
 
     async def run_webhook(
-        self, url: str, secret: str, host: str, port: int, heartbeat: Path | None = None
+        self,
+        url: str,
+        secret: str,
+        host: str,
+        port: int,
+        heartbeat: Path | None = None,
+        services: Sequence[Service] = (),
     ) -> None:
         """Register `url` with Telegram and serve the webhook until SIGINT/SIGTERM."""
         from bot.channels.telegram_webhook import webhook_server
@@ -168,10 +212,14 @@ class TelegramChannel(ABC):
         server = webhook_server(self, url, secret, host, port)
         beat = asyncio.create_task(self._beat(heartbeat, lambda: server.started))
         try:
+            for service in services:
+                await service.start()
             await self.set_webhook(url, secret)
             await server.serve()
         finally:
             beat.cancel()
+            for service in reversed(services):
+                await service.stop()
             await self.stop()
 
     @staticmethod
