@@ -8,7 +8,7 @@ Public API (the engine and app.py need nothing else):
   `due_hook(chat)` - the sender, wired in app.py (see bot/reminders/service.py).
 """
 
-from bot.reminders.desk import CommandHandler, ReminderDesk
+from bot.reminders.desk import CommandHandler, ReminderDesk, what_from_form
 from bot.reminders.models import ChangeWhat, ExpiryWhat, Owner, QuietHours, ReminderKind
 from bot.reminders.service import ReminderService
 
@@ -21,4 +21,5 @@ __all__ = [
     "ReminderDesk",
     "ReminderKind",
     "ReminderService",
+    "what_from_form",
 ]

@@ -10,7 +10,8 @@ Synchronous, like the rest of the core. The engine:
   /submitted [时间], /passed [时间], /approved 备案号 [省份], /change 类型 日期, /live [日期],
   /police_ok [日期], /expiry 服务器|域名 日期, /returned [时间].
 * the filing dialogue, when its change form finishes, calls
-  `desk.schedule_change(owner, what, day, now)`; with a number and the bureau's province it
+  `desk.schedule_change(owner, what_from_form(change_type), day, now)` (skip it when that is
+  None); with a number and the bureau's province it
   knows, `desk.record_approval(owner, number, now, bureau_province="广东")`. Both return the
   replies to send. `Owner.of(msg)` builds the owner from the message.
 
@@ -566,6 +567,17 @@ class ReminderDesk:
     @staticmethod
     def _reply(owner: Owner, text: str, choices: list[Choice] | None = None) -> Outgoing:
         return Outgoing(chat=owner.chat, text=text, choices=list(choices or []))
+
+
+def what_from_form(change_type: str) -> ChangeWhat | None:
+    """The change form's `change_type` as a clock: removing a domain is a domain change;
+    adding one is a new website (facts 49), not a change, so it keeps no clock (None)."""
+    if change_type == "remove_domain":
+        return ChangeWhat.DOMAIN
+    try:
+        return ChangeWhat(change_type)
+    except ValueError:
+        return None
 
 
 def _snooze_delta(token: str) -> timedelta | None:

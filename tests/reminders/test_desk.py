@@ -7,7 +7,7 @@ from datetime import UTC, date
 import pytest
 from sqlite_utils import Database
 
-from bot.reminders import ChangeWhat, Owner, ReminderDesk
+from bot.reminders import ChangeWhat, Owner, ReminderDesk, what_from_form
 from bot.reminders.models import ReminderKind
 from bot.storage.reminders import ReminderStore
 from bot.storage.users import forget_user
@@ -273,3 +273,10 @@ def test_every_time_shown_is_beijing_time(desk: ReminderDesk, clock: FakeClock) 
     clock.set(shanghai(2026, 11, 25, 23, 30).astimezone(UTC))  # 15:30 UTC
     text = text_of(say(desk, "/sms", clock()))
     assert "2026年11月25日 23:30" in text and "15:30" not in text
+
+
+def test_the_change_forms_values_map_to_clocks() -> None:
+    assert what_from_form("subject") is ChangeWhat.SUBJECT
+    assert what_from_form("remove_domain") is ChangeWhat.DOMAIN
+    assert what_from_form("provider") is ChangeWhat.PROVIDER
+    assert what_from_form("add_domain") is None  # a new website, not a change
