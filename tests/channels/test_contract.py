@@ -271,7 +271,7 @@ async def test_messages_of_one_chat_keep_their_order(alice: Talk, emu: BotApiEmu
     assert "来源：" in texts[3] and texts[4] == texts[0]
 
 
-async def test_different_chats_are_handled_concurrently(
+async def test_twenty_chats_at_once_each_get_their_answer(
     emu: BotApiEmulator, bot: TelegramChannel
 ) -> None:
     users = [emu.add_user(f"U{i}") for i in range(20)]

@@ -57,7 +57,7 @@ async def scripted_bot(
         db=db,
         error_text="抱歉，出了问题。",
         limiter=fast_limits,
-        typing_delay=0.1,
+        typing_delay=0.25,
         poll_timeout=1,
     )
     await channel.start()
@@ -77,7 +77,7 @@ async def test_typing_is_shown_only_when_the_reply_takes_a_while(
 ) -> None:
     await user.say("快")
     assert emu.chat_actions == []
-    engine.delay = 0.4
+    engine.delay = 0.6
     [reply] = await user.say("慢")
     assert reply.text == "echo 慢"
     assert emu.chat_actions == [(user.chat.id, "typing")]
