@@ -20,7 +20,7 @@ from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.faq.retriever import Retriever, load_retriever
 from bot.messages import ChatRef
-from bot.reminders import ReminderService
+from bot.reminders import ReminderDesk, ReminderService
 from bot.replies import load_replies
 from bot.storage.db import open_database
 from bot.storage.filings import FilingStore
@@ -59,6 +59,7 @@ def build_app(settings: Settings) -> App:
         sessions=SessionStore(db),
         replies=load_replies(),
         desk=desk,
+        reminders=ReminderDesk(db),
         bot_name=settings.bot_name,
     )
     return App(settings=settings, db=db, engine=engine)

@@ -98,14 +98,19 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_app
     from bot.channels import terminal
+    from bot.reminders import ReminderService
 
     app = build_app(settings)
     user = getattr(args, "user", None) or getpass.getuser()
     exports = settings.db_path.parent / "exports"
+    # The terminal cannot be woken: reminders due for this user come with the next reply.
+    reminders = ReminderService(app.db, {})
+    app.engine.inline_due = reminders.collect_due
     if getattr(args, "json", False):
         return terminal.run_json(app.engine, user, sys.stdin, sys.stdout, exports)
     history = settings.db_path.parent / "chat-history"
-    return terminal.run_interactive(app.engine, user, history, exports)
+    poll = reminders.due_hook(terminal.chat_of(user))
+    return terminal.run_interactive(app.engine, user, history, exports, poll_due=poll)
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:

@@ -121,3 +121,25 @@ def test_forget_deletes_the_users_state(chat: EngineChat, app: App) -> None:
     [reply] = chat.say("1")
     assert "已删除" in reply
     assert app.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+
+
+def test_a_due_reminder_rides_on_the_terminal_reply_and_its_buttons_work(app: App) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.reminders import ReminderService
+
+    now = [datetime(2026, 11, 27, 2, 0, tzinfo=UTC)]  # 10:00 in Shanghai
+    app.engine.clock = lambda: now[0]
+    service = ReminderService(app.db, {}, clock=lambda: now[0])
+    app.engine.inline_due = service.collect_due
+    chat = EngineChat(app.engine)
+    assert "24 小时" in chat.say("我刚收到管局的短信")[0]
+    assert all("提醒" not in r for r in chat.say("备案要多久")[1:])  # nothing due yet
+    now[0] += timedelta(hours=12, minutes=1)
+    replies = chat.send("备案要多久")
+    assert len(replies) == 2 and "短信" in replies[0].text  # the reminder, then the answer
+    assert replies[0].choices  # "已完成核验" as a button / numbered option
+    assert "时钟已停止" in chat.say("1")[0]  # the number picked the reminder's button
+    assert "短信核验" not in chat.say("/reminders")[0]
+    now[0] += timedelta(hours=9)
+    assert len(chat.send("备案要多久")) == 1  # done: the 20 h and 23 h reminders are gone

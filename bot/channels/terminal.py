@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -17,8 +18,13 @@ from bot.privacy import contains_personal_data
 CHANNEL = "terminal"
 
 
+def chat_of(user_id: str) -> ChatRef:
+    """The terminal user's one private chat."""
+    return ChatRef(channel=CHANNEL, chat_id=user_id, kind=ChatKind.PRIVATE)
+
+
 def _incoming(user_id: str, text: str) -> Incoming:
-    chat = ChatRef(channel=CHANNEL, chat_id=user_id, kind=ChatKind.PRIVATE)
+    chat = chat_of(user_id)
     return Incoming(chat=chat, user_id=user_id, user_name=user_id, text=text)
 
 
@@ -51,12 +57,11 @@ def run_json(
     stdin: TextIO,
     stdout: TextIO,
     exports: Path,
-    extra: Callable[[], list[Outgoing]] = list,
 ) -> int:
-    """One JSON line out for every line in; `extra` adds due notices to that same line."""
+    """One JSON line out for every line in; due reminders ride on that line (Engine.inline_due)."""
     for line in stdin:
         replies = engine.handle(_incoming(user_id, line.rstrip("\n")))
-        stdout.write(message_json(save_documents(replies + extra(), exports)) + "\n")
+        stdout.write(message_json(save_documents(replies, exports)) + "\n")
         stdout.flush()
     return 0
 
@@ -66,12 +71,44 @@ def run_interactive(
     user_id: str,
     history_file: Path,
     exports: Path,
-    extra: Callable[[], list[Outgoing]] = list,
+    poll_due: Callable[[], list[Outgoing]] | None = None,
+    poll_seconds: float = 30.0,
 ) -> int:
-    """A REPL with readline editing and history; Ctrl-D or /quit leaves."""
+    """A REPL with readline editing and history; Ctrl-D or /quit leaves.
+
+    With `poll_due`, a reminder that falls due while the user is idle is printed right away.
+    """
     _enable_readline(history_file)
-    print(render_plain(engine.handle(_incoming(user_id, "/start"))[0]))
+    # One lock: the engine and the poller share one SQLite connection.
+    lock = threading.Lock()
+    stopped = threading.Event()
+    if poll_due is not None:
+        threading.Thread(
+            target=_poll_loop, args=(poll_due, lock, stopped, poll_seconds), daemon=True
+        ).start()
+    with lock:
+        print(render_plain(engine.handle(_incoming(user_id, "/start"))[0]))
     print("（输入问题后回车；Ctrl-D 退出）")
+    try:
+        return _repl(engine, user_id, exports, lock)
+    finally:
+        stopped.set()
+
+
+def _poll_loop(
+    poll_due: Callable[[], list[Outgoing]],
+    lock: threading.Lock,
+    stopped: threading.Event,
+    seconds: float,
+) -> None:
+    while not stopped.wait(seconds):
+        with lock:
+            due = poll_due()
+        for reminder in due:
+            print("\n" + render_plain(reminder) + "\n你> ", end="", flush=True)
+
+
+def _repl(engine: Engine, user_id: str, exports: Path, lock: threading.Lock) -> int:
     while True:
         try:
             line = input("\n你> ")
@@ -85,7 +122,8 @@ def run_interactive(
         if line.strip() in {"/quit", "/exit"}:
             print("再见！")
             return 0
-        replies = engine.handle(_incoming(user_id, line)) + extra()
+        with lock:
+            replies = engine.handle(_incoming(user_id, line))
         for reply in save_documents(replies, exports):
             print("\n" + render_plain(reply))
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from pydantic import ValidationError
 
 from bot.dialogue.desk import DeskResult, FilingDesk, Who
-from bot.dialogue.models import FormSpec, FormState
+from bot.dialogue.models import FormKind, FormSpec, FormState
 from bot.dialogue.runner import Prompt
 from bot.engine.guard import clean_text, input_problem
 from bot.engine.state import ConversationState
 from bot.faq.retriever import Match, Retriever, Verdict
-from bot.messages import ChatKind, Choice, Incoming, Outgoing
+from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing
 from bot.privacy import contains_personal_data
+from bot.reminders import Owner, ReminderDesk, what_from_form
 from bot.replies import Replies, render_entry
 from bot.storage.sessions import SessionStore
 from bot.storage.users import forget_user
@@ -44,6 +45,7 @@ class Engine:
         sessions: SessionStore,
         replies: Replies,
         desk: FilingDesk,
+        reminders: ReminderDesk | None = None,
         bot_name: str = "备案助手",
         clock: Clock = utc_now,
     ) -> None:
@@ -51,8 +53,12 @@ class Engine:
         self.sessions = sessions
         self.replies = replies
         self.desk = desk
+        self.reminders = reminders
         self.bot_name = bot_name
         self.clock = clock
+        # Set by channels that cannot be woken (the terminal): due reminders for a chat ride
+        # on the replies to that chat's next message.
+        self.inline_due: Callable[[ChatRef, datetime], list[Outgoing]] | None = None
         self._commands: dict[str, Callable[[Incoming, ConversationState, str], list[Outgoing]]] = {
             "start": self._cmd_start,
             "help": self._cmd_help,
@@ -68,6 +74,10 @@ class Engine:
             "status": self._cmd_status,
             "export": self._cmd_export,
         }
+        if reminders is not None:
+            for name, handler in reminders.commands().items():
+                self._commands.setdefault(name, self._reminder_command(handler))
+            self._change_clock = self._reminder_command(reminders.commands()["change"])
 
     # ---- entry point -------------------------------------------------------------------
 
@@ -89,8 +99,11 @@ class Engine:
             state = self._load_state(msg)
             before = state.model_dump_json()
             replies = self._route(msg, text, state)
-            if replies and replies[-1].choices:
-                state.pending_choices = list(replies[-1].choices)
+            if self.inline_due is not None:
+                replies = self.inline_due(msg.chat, self.clock()) + replies
+            offered = [r.choices for r in replies if r.choices]
+            if offered:
+                state.pending_choices = list(offered[-1])
             after = state.model_dump_json()
             if after != before and not state._deleted:
                 self.sessions.save(msg.chat.channel, msg.chat.chat_id, msg.user_id, after)
@@ -113,14 +126,19 @@ class Engine:
         if number and pending and pending[0].value.startswith("/"):
             state.pending_choices = pending
             return self._pick(msg, state, int(number.group(1)))
+        form = None if msg.chat.kind is ChatKind.GROUP else self._form(state)
+        if form is not None:
+            result = self.desk.handle(self._who(msg), form, text, self._faq_text)
+            return self._desk_replies(msg, state, result)
+        if self.reminders is not None:
+            # "我刚收到管局的短信", "公司昨天改名了": events start their clocks.
+            event_replies = self.reminders.handle(msg, text, self.clock())
+            if event_replies is not None:
+                return event_replies
         if msg.chat.kind is ChatKind.GROUP:
             if self.desk.trigger(text) is not None:
                 return [self._group_pointer(msg)]
             return self._answer_question(msg, state, text)
-        form = self._form(state)
-        if form is not None:
-            result = self.desk.handle(self._who(msg), form, text, self._faq_text)
-            return self._desk_replies(msg, state, result)
         form_id = self.desk.trigger(text)
         if form_id is not None:
             return self._start_form(msg, state, form_id, "")
@@ -178,7 +196,18 @@ class Engine:
         return self._start_form(msg, state, "filing", args)
 
     def _cmd_change(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        # `/change 域名 2026-12-01` records it in one line; bare `/change` asks step by step.
+        if args and self.reminders is not None:
+            return self._change_clock(msg, state, args)
         return self._start_form(msg, state, "change", args)
+
+    def _reminder_command(
+        self, handler: Callable[[Incoming, str, datetime], list[Outgoing]]
+    ) -> Callable[[Incoming, ConversationState, str], list[Outgoing]]:
+        def run(msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+            return handler(msg, args, self.clock())
+
+        return run
 
     def _cmd_flow(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
         flow_id = args.split(" ")[0]
@@ -261,8 +290,16 @@ class Engine:
         return out
 
     def on_form_finished(self, msg: Incoming, form: FormState, spec: FormSpec) -> list[Outgoing]:
-        """Hook for what follows a finished form (reminders take over change deadlines)."""
-        return []
+        """A finished change form hands its date to the reminders, which keep the clock."""
+        if spec.kind is not FormKind.CHANGE or self.reminders is None:
+            return []
+        change_type = form.values.get("change_type", {}).get("value")
+        raw_day = form.values.get("change_date", {}).get("value")
+        what = what_from_form(str(change_type))
+        if what is None or not raw_day:
+            return []
+        day = date.fromisoformat(str(raw_day))
+        return self.reminders.schedule_change(Owner.of(msg), what, day, self.clock())
 
     def _form(self, state: ConversationState) -> FormState | None:
         if state.form is None:

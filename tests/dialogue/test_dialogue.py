@@ -176,8 +176,10 @@ def test_planned_change_is_due_thirty_days_before(chat: EngineChat) -> None:
     chat.say("/change")
     chat.say("主体信息")
     chat.say("计划中，还没发生")
-    [explanation] = chat.say("2027-03-01")
+    explanation, clock = chat.say("2027-03-01")
     assert "提前 30 天" in explanation and "2027年1月30日" in explanation
+    assert "提醒你" in clock  # the reminders took the deadline over
+    assert "主体信息变更备案" in chat.say("/reminders")[0]
 
 
 def test_restart_resumes_at_the_same_question_in_a_new_process(tmp_path: Path) -> None:
