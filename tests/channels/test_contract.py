@@ -13,8 +13,7 @@ from datetime import UTC, datetime, timedelta
 from bot.app import App
 from bot.channels.telegram_channel import TelegramChannel
 from bot.channels.telegram_common import BOT_COMMANDS, CHANNEL
-from bot.messages import ChatKind, ChatRef, Incoming
-from bot.reminders import QuietHours, ReminderDesk, ReminderService
+from bot.reminders import QuietHours, ReminderService
 from bot.storage.db import open_database
 from tests.channels.conftest import Talk, settle
 from tests.dialogue.test_dialogue import PERSONAL
@@ -153,19 +152,16 @@ async def test_mobile_number_warning_without_admin_rights_is_still_sent(
 NEVER_QUIET = QuietHours(start=0, end=0)
 
 
-def set_sms_clock(app: App, chat: ChatRef, user_id: int, name: str) -> datetime:
-    """The user reports the bureau's SMS (/sms): returns when the first reminder is due.
-
-    The engine does not route reminder commands yet, so this calls the ReminderDesk the way
-    the engine will, with the Incoming the channel builds for that chat and user.
-    """
-    now = datetime.now(UTC)
-    msg = Incoming(chat=chat, user_id=str(user_id), user_name=name, text="/sms")
-    desk = ReminderDesk(app.db, quiet=NEVER_QUIET)
-    assert desk.commands()["sms"](msg, "", now)
-    row = app.db.execute(
-        "SELECT min(due_at) FROM reminders WHERE chat_id = ?", (chat.chat_id,)
-    ).fetchone()
+async def set_sms_clock(talk: Talk, app: App) -> datetime:
+    """The user tells the bot the bureau's SMS arrived (/sms); returns the first due time."""
+    [confirmation] = await talk.say("/sms@beian_test_bot")
+    assert "24 小时" in (confirmation.text or "")
+    reader = open_database(app.settings.db_path)  # the bot's connection belongs to its thread
+    try:
+        query = "SELECT min(due_at) FROM reminders WHERE chat_id = ? AND status = 'pending'"
+        row = reader.execute(query, (str(talk.chat.id),)).fetchone()
+    finally:
+        reader.close()
     return datetime.fromtimestamp(row[0], UTC)
 
 
@@ -184,17 +180,14 @@ async def test_a_reminder_set_in_a_group_is_delivered_there_mentioning_the_user(
 ) -> None:
     group = emu.add_group("备案交流群", supergroup=True)
     bob = emu.add_user("Bob")
-    chat = ChatRef(channel=CHANNEL, chat_id=str(group.id), kind=ChatKind.GROUP)
-    due = set_sms_clock(tg_app, chat, bob.id, "Bob")
+    due = await set_sms_clock(Talk(emu, bot, bob, group), tg_app)
+    before = len(emu.sent_messages(group.id))
     await send_due(tg_app, bot, due + timedelta(seconds=1))
-    [reminder] = emu.sent_messages(group.id)
+    [reminder] = emu.sent_messages(group.id)[before:]
     assert "短信" in (reminder.text or "") and (reminder.text or "").startswith("@Bob")
     [mention] = reminder.entities or []
-    assert (mention["type"], mention["offset"], mention["user"]["id"]) == (
-        "text_mention",
-        0,
-        bob.id,
-    )
+    assert (mention["type"], mention["offset"]) == ("text_mention", 0)
+    assert mention["user"]["id"] == bob.id
     assert reminder.buttons  # done / snooze / cancel
     assert emu.sent_messages(bob.id) == []
 
@@ -203,34 +196,32 @@ async def test_a_chat_that_blocked_the_bot_has_its_reminders_paused(
     emu: BotApiEmulator, bot: TelegramChannel, tg_app: App
 ) -> None:
     carol = emu.add_user("Carol")
-    chat = ChatRef(channel=CHANNEL, chat_id=str(carol.id))
-    due = set_sms_clock(tg_app, chat, carol.id, "Carol")
+    due = await set_sms_clock(Talk(emu, bot, carol, emu.chats[carol.id]), tg_app)
     emu.block(carol.id)
     await send_due(tg_app, bot, due + timedelta(seconds=1))
     statuses = [row[0] for row in tg_app.db.execute(
-        "SELECT status FROM reminders WHERE chat_id = ? ORDER BY due_at", (chat.chat_id,)
+        "SELECT status FROM reminders WHERE chat_id = ? ORDER BY due_at", (str(carol.id),)
     )]  # fmt: skip
     assert statuses[0] == "failed" and set(statuses[1:]) == {"paused"}
-    assert emu.sent_messages(carol.id) == []
+    assert len(emu.sent_messages(carol.id)) == 1  # only the confirmation
 
 
 async def test_a_reply_to_a_chat_that_blocked_the_bot_pauses_its_reminders(
     emu: BotApiEmulator, bot: TelegramChannel, tg_app: App
 ) -> None:
     dan = emu.add_user("Dan")
-    chat = ChatRef(channel=CHANNEL, chat_id=str(dan.id))
-    set_sms_clock(tg_app, chat, dan.id, "Dan")
-    emu.block(dan.id)  # between his message and the bot's reply
+    await set_sms_clock(Talk(emu, bot, dan, emu.chats[dan.id]), tg_app)
+    emu.block(dan.id)  # between his next message and the bot's reply
     emu.send_message(dan.id, dan, "/help")
     query = "SELECT count(*) FROM reminders WHERE chat_id = ? AND status = 'paused'"
-    reader = open_database(tg_app.settings.db_path)  # the bot's connection is its thread's
+    reader = open_database(tg_app.settings.db_path)
     try:
-        while not reader.execute(query, (chat.chat_id,)).fetchone()[0]:
+        while not reader.execute(query, (str(dan.id),)).fetchone()[0]:
             await asyncio.sleep(0.01)
     finally:
         reader.close()
     await settle(bot)
-    assert emu.sent_messages(dan.id) == []
+    assert len(emu.sent_messages(dan.id)) == 1  # only the confirmation
 
 
 async def test_a_duplicate_update_is_handled_once(alice: Talk, emu: BotApiEmulator) -> None:
