@@ -262,7 +262,7 @@ def part_burst(count: int) -> None:
     print(
         f"max in any 1 s       {max_in_window(times, 1.0)} overall (limit 30);"
         f" per chat {max(max_in_window([t for t, _ in v], 1.0) for v in by_chat.values())}"
-        " (limit 1)"
+        " (limit: bursts of 3, then 1/s)"
     )
     per_group = max(
         max_in_window([t for t, _ in v], 60.0) for k, v in by_chat.items() if k.startswith("g")

@@ -7,7 +7,8 @@ Usage (any channel; a leaf module: it needs only `bot.messages`)::
 
 What `send` does, in order:
 
-1. waits for the chat's slot: at most `per_chat_per_s` messages a second to one chat, and for
+1. waits for the chat's slot: on average `per_chat_per_s` messages a second to one chat, in
+   bursts of at most `per_chat_burst` (Telegram tolerates short bursts), and for
    a group also at most `per_group_per_min` a minute; a chat that got a 429 waits out its
    `retry_after` here, while every other chat goes on;
 2. waits for the global slot: at most `global_per_s` messages in any one second;
@@ -71,10 +72,35 @@ class _Window:
         self.times.append(now)
 
 
+class _Bucket:
+    """A token bucket: up to `burst` at once, then `rate` a second on average."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self.updated: float | None = None
+
+    def _refill(self, now: float) -> None:
+        if self.updated is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until one more token is there (0 if it is now)."""
+        self._refill(now)
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        """Spend one token at `now`."""
+        self._refill(now)
+        self.tokens -= 1
+
+
 class _ChatGate:
     """The limits of one chat, plus the 429 hold the platform put on it."""
 
-    def __init__(self, windows: list[_Window]) -> None:
+    def __init__(self, windows: list[_Window | _Bucket]) -> None:
         self.windows = windows
         self.hold_until = 0.0
         # asyncio.Lock wakes waiters in FIFO order: one chat's messages keep their order.
@@ -98,6 +124,7 @@ class RateLimitedOutbox:
         inner: Outbox,
         *,
         per_chat_per_s: float = 1,
+        per_chat_burst: int = 3,
         per_group_per_min: int = 20,
         global_per_s: int = 30,
         max_attempts: int = 4,
@@ -107,6 +134,7 @@ class RateLimitedOutbox:
     ) -> None:
         self.inner = inner
         self.per_chat_per_s = per_chat_per_s
+        self.per_chat_burst = per_chat_burst
         self.per_group_per_min = per_group_per_min
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -149,7 +177,9 @@ class RateLimitedOutbox:
         if gate is None:
             if len(self._chats) >= _PRUNE_AT:
                 self._prune()
-            windows = [_Window(1, 1.0 / self.per_chat_per_s)]
+            # One engine turn often says two or three things (an answer, then the question):
+            # Telegram tolerates short bursts, so a few may go at once, 1/s on average.
+            windows: list[_Window | _Bucket] = [_Bucket(self.per_chat_per_s, self.per_chat_burst)]
             if message.chat.kind is ChatKind.GROUP:
                 windows.append(_Window(self.per_group_per_min, 60.0))
             gate = self._chats[key] = _ChatGate(windows)

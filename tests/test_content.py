@@ -61,3 +61,22 @@ def test_duplicate_ids_fail_loudly(tmp_path: Path) -> None:
     (tmp_path / "synonyms.yaml").write_text("groups: []\n", encoding="utf-8")
     with pytest.raises(ContentError, match="duplicate entry id 'same'"):
         load_knowledge(tmp_path)
+
+
+def test_kb_check_reports_dangling_links_thin_entries_and_collisions(
+    retriever: Retriever,
+) -> None:
+    from dataclasses import replace
+
+    from bot.faq.models import FaqEntry
+
+    base = {"title": "标题", "answer": "一个足够长的回答内容。", "source": "文章"}
+    entries = {
+        "a": FaqEntry(id="a", questions=["备案要多久", "q2", "q3"], related=["zzz"], **base),
+        "b": FaqEntry(id="b", questions=["备案要多久？", "x1", "x2", "x3", "x4"], **base),
+    }
+    problems = find_problems(replace(retriever.kb, entries=entries), retriever.tokenizer)
+    text = "\n".join(problems)
+    assert "a: only 3 distinct phrasings" in text
+    assert "related id 'zzz' does not exist" in text
+    assert "collides with entry a" in text

@@ -375,6 +375,17 @@ def _province_notes(province: Province | None, personal: bool) -> list[Finding]:
                 source=rules.personal_remark_declaration.source,
             )
         )
+    if rules.local_mobile_required.value is not False:
+        out.append(
+            Finding(
+                level=Level.WARNING,
+                problem="手机号最好是本省号码",
+                rule=rules.local_mobile_required.note
+                or f"{province.name}要求负责人手机号为本省号码。",
+                fix="用本省办理的实名手机号；同一个手机号不要用在多个备案主体上。",
+                source=rules.local_mobile_required.source,
+            )
+        )
     if not personal and rules.company_landline.value:
         out.append(
             Finding(

@@ -35,8 +35,18 @@ def _province_name(values: dict[str, Any]) -> str | None:
     return str(answer["shown"]) if answer else None
 
 
+_SERVER_WORDS = re.compile(r"服务器|机房|节点|地域|可用区|云")
+
+
 def province(text: str, values: dict[str, Any], today: date) -> Answer:
     """A mainland province by name or abbreviation."""
+    if _SERVER_WORDS.search(text):
+        # Many guides (the seed article too) still say the server's location decides.
+        raise InputError(
+            "管局按备案主体证件上的地址确定，不按服务器所在地：很多教程还写着按服务器，"
+            "那是旧说法（facts 29）。请填你的身份证（企业填营业执照）地址所在的省。",
+            "广东",
+        )
     found = find_province(text.strip()[:20])
     if found is None:
         raise InputError(

@@ -240,3 +240,10 @@ def test_export_asks_which_filing_when_there_are_several(chat: EngineChat) -> No
     assert len(which.choices) == 2 and which.document is None
     [export] = chat.send(which.choices[0].value)
     assert export.document is not None and "example.com" in export.text
+
+
+def test_answering_with_the_server_location_is_corrected(chat: EngineChat) -> None:
+    fill(chat, PERSONAL[:2])
+    [reply] = chat.say("服务器在北京，所以是北京")
+    assert "不按服务器所在地" in reply and "例如" in reply
+    assert "服务器在哪里" in chat.say("广东")[-1]

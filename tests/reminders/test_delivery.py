@@ -59,12 +59,13 @@ def max_in_window(times: list[float], window: float) -> int:
     return best
 
 
-async def test_one_chat_gets_at_most_one_message_a_second() -> None:
+async def test_one_chat_gets_a_short_burst_then_one_message_a_second() -> None:
     vt = VirtualTime()
     sender = TimedSender(vt)
-    await vt.run(send_all(limited(sender), [message("a", i) for i in range(5)]))
-    assert [t for t, _, _ in sender.log] == [0, 1, 2, 3, 4]
-    assert [text for _, _, text in sender.log] == ["0", "1", "2", "3", "4"]  # order kept
+    await vt.run(send_all(limited(sender), [message("a", i) for i in range(6)]))
+    # an answer plus the next question go out together; then the pace is 1/s
+    assert [t for t, _, _ in sender.log] == [0, 0, 0, 1, 2, 3]
+    assert [text for _, _, text in sender.log] == [str(i) for i in range(6)]  # order kept
 
 
 async def test_a_group_gets_at_most_20_a_minute() -> None:
@@ -74,7 +75,7 @@ async def test_a_group_gets_at_most_20_a_minute() -> None:
     times = [t for t, _, _ in sender.log]
     assert len(times) == 45
     assert max_in_window(times, 60.0) <= 20
-    assert max_in_window(times, 1.0) <= 1
+    assert max_in_window(times, 1.0) <= 3  # a short burst at most
 
 
 async def test_all_chats_together_at_most_30_a_second() -> None:
