@@ -80,3 +80,21 @@ def test_kb_check_reports_dangling_links_thin_entries_and_collisions(
     assert "a: only 3 distinct phrasings" in text
     assert "related id 'zzz' does not exist" in text
     assert "collides with entry a" in text
+
+
+def test_every_conversations_file_loads() -> None:
+    from bot.dialogue.change import load_change_texts
+    from bot.dialogue.desk import load_forms
+    from bot.dialogue.precheck import load_precheck_texts
+    from bot.dialogue.texts import load_dialogue_texts
+    from bot.reminders.texts import load_reminder_texts
+
+    forms = load_forms()
+    assert {"filing", "change"} <= set(forms)
+    for spec in forms.values():
+        for slot in spec.slots:
+            assert slot.prompt.strip() and slot.example, f"{spec.id}.{slot.name}"
+    assert load_dialogue_texts().privacy_notice
+    assert "overseas_server" in load_precheck_texts().findings
+    assert load_change_texts().add_domain
+    assert load_reminder_texts()
