@@ -1,0 +1,39 @@
+"""Personal data is masked on display and never reaches a log handler."""
+
+import io
+import logging
+
+from bot.privacy import install_log_redaction, mask_email, mask_id_number, mask_mobile, redact
+
+
+def test_masks_keep_only_what_identifies_nobody() -> None:
+    assert mask_id_number("11010519491231002X") == "110***********002X"
+    assert mask_mobile("+86 138-1234-5678") == "138****5678"
+    assert mask_email("zhangsan@example.com") == "z***@example.com"
+
+
+def test_redact_finds_numbers_in_free_text_but_not_order_numbers() -> None:
+    text = "身份证11010519491231002X，手机13812345678，订单 2026112712345678901"
+    out = redact(text)
+    assert "11010519491231002X" not in out and "13812345678" not in out
+    assert "2026112712345678901" in out
+
+
+def test_log_records_and_tracebacks_are_redacted() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("test.privacy")
+    logger.propagate = False
+    logger.addHandler(handler)
+    install_log_redaction(logger)
+    try:
+        logger.warning("user typed %s", "13812345678")
+        try:
+            raise ValueError("bad id 11010519491231002X")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "138****5678" in text and "110***********002X" in text
+    assert "13812345678" not in text and "11010519491231002X" not in text
