@@ -1,0 +1,207 @@
+"""Replies to reported events: parse the time, record the event, word the reply from its plan."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from bot.messages import Choice, Outgoing
+from bot.reminders import planner
+from bot.reminders.approval_replies import approved_reply
+from bot.reminders.desk_context import DeskContext, effective_due, reply
+from bot.reminders.events import Detected, EventKind
+from bot.reminders.models import (
+    Changed,
+    ChangeWhat,
+    Event,
+    Expiry,
+    ExpiryWhat,
+    FirstReviewPassed,
+    OrderReturned,
+    Owner,
+    PoliceApproved,
+    ReminderKind,
+    SiteLive,
+    SmsReceived,
+    SmsVerified,
+    Submitted,
+    local_day,
+    show_time,
+)
+from bot.reminders.planner import Plan
+from bot.reminders.texts import fill, payload_fields, reminder_body
+from bot.reminders.timeparse import Direction, Need, TimeQuestion, parse_when
+from bot.workdays import APPROXIMATE_NOTE
+
+_SCHEDULE_SHOWN = 5
+
+
+def on_event(desk: DeskContext, owner: Owner, det: Detected, now: datetime) -> list[Outgoing]:
+    """Turn a detected event into a recorded one (asking when its time is unclear)."""
+    kind = det.kind
+    if kind is EventKind.APPROVED:
+        return approved_reply(desk, owner, det.number, det.text, now, None)
+    if kind is EventKind.SMS_VERIFIED:
+        return event_reply(desk, owner, SmsVerified(at=now), now)
+    if kind is EventKind.CHANGED:
+        return _change_event(desk, owner, det, now)
+    if kind is EventKind.EXPIRY:
+        return _expiry_event(desk, owner, det, now)
+    need = Need.MOMENT if kind is EventKind.SMS_RECEIVED else Need.DAY
+    direction = Direction.ANY if kind is EventKind.SITE_LIVE else Direction.PAST
+    when = parse_when(det.text, now, need=need, direction=direction)
+    if isinstance(when, TimeQuestion):
+        return [_question(desk, owner, when, kind.value)]
+    at = now if when is None else when.at
+    day = local_day(at)
+    event: Event
+    match kind:
+        case EventKind.SMS_RECEIVED:
+            event = SmsReceived(at=at)
+        case EventKind.SUBMITTED:
+            event = Submitted(at=at)
+        case EventKind.FIRST_REVIEW_PASSED:
+            event = FirstReviewPassed(at=at)
+        case EventKind.SITE_LIVE:
+            event = SiteLive(day=day)
+        case EventKind.POLICE_APPROVED:
+            event = PoliceApproved(day=day)
+        case _:
+            event = OrderReturned(at=at)
+    return event_reply(desk, owner, event, now)
+
+
+def event_reply(desk: DeskContext, owner: Owner, event: Event, now: datetime) -> list[Outgoing]:
+    """Record an event and word the reply from its plan."""
+    replies = desk.texts.replies
+    if isinstance(event, SmsReceived):
+        return _sms(desk, owner, event, now)
+    plan = desk.record(owner, event, now)
+    fields = payload_fields(desk.texts, None, plan.facts, now)
+    templates: dict[type, str] = {
+        SmsVerified: replies.sms_verified,
+        Submitted: replies.submitted,
+        FirstReviewPassed: replies.first_review_passed,
+        SiteLive: replies.site_live,
+        PoliceApproved: replies.police_approved,
+        OrderReturned: replies.order_returned,
+    }
+    template = templates[type(event)]
+    if plan.missed_steps == ["due"]:  # a waiting clock reported after its deadline
+        kind = (
+            ReminderKind.FIRST_REVIEW_WAIT
+            if isinstance(event, Submitted)
+            else ReminderKind.BUREAU_WAIT
+        )
+        body = reminder_body(desk.texts, kind, "due", plan.facts, now)
+        return [reply(owner, f"{replies.wait_overdue}\n{body}")]
+    parts = [fill(template, fields)]
+    if plan.series is not None:
+        parts.append(_schedule_line(desk, plan))
+    return [reply(owner, "\n".join(p for p in parts if p))]
+
+
+def changed_reply(
+    desk: DeskContext, owner: Owner, event: Changed, now: datetime
+) -> list[Outgoing]:
+    """Record a change on a known day and say what it means for the filing."""
+    replies = desk.texts.replies
+    if event.what is ChangeWhat.IP:
+        return [reply(owner, replies.change_ip)]
+    plan = desk.record(owner, event, now)
+    fields = payload_fields(desk.texts, ReminderKind.CHANGE_HAPPENED, plan.facts, now)
+    if event.day > local_day(now):
+        template = (
+            replies.change_too_late if plan.facts.get("too_late") else replies.change_planned
+        )
+    elif plan.reminders:
+        template = replies.change_happened
+    else:
+        template = replies.change_overdue
+    text = fill(template, fields) + "\n" + _schedule_line(desk, plan)
+    return [reply(owner, text)]
+
+
+def _sms(desk: DeskContext, owner: Owner, event: SmsReceived, now: datetime) -> list[Outgoing]:
+    replies = desk.texts.replies
+    open_series = {r.series for r in desk.store.open_for_user(owner.chat.channel, owner.user_id)}
+    plan = desk.record(owner, event, now)
+    if planner.BUREAU not in open_series:
+        # The SMS means the order reached the bureau: keep the 20-working-day clock too.
+        desk.record(owner, FirstReviewPassed(at=event.at), now)
+    fields = payload_fields(desk.texts, ReminderKind.SMS_WINDOW, plan.facts, now)
+    done = Choice(label=desk.texts.clocks[ReminderKind.SMS_WINDOW].done_label, value="/sms done")
+    if "expired" in plan.missed_steps:
+        body = reminder_body(desk.texts, ReminderKind.SMS_WINDOW, "expired", plan.facts, now)
+        text = fill(replies.sms_expired_already, fields) + "\n" + body
+        return [reply(owner, text, [done])]
+    text = fill(replies.sms_started, fields) + "\n" + _schedule_line(desk, plan)
+    return [reply(owner, text, [done])]
+
+
+def _change_event(desk: DeskContext, owner: Owner, det: Detected, now: datetime) -> list[Outgoing]:
+    what = det.change or ChangeWhat.SUBJECT
+    when = parse_when(det.text, now, need=Need.DAY, direction=Direction.ANY)
+    if isinstance(when, TimeQuestion):
+        return [_question(desk, owner, when, "changed")]
+    if when is None:
+        fields = {"what": desk.texts.what[what], "example": desk.texts.examples["changed"]}
+        return [reply(owner, fill(desk.texts.replies.change_need_date, fields))]
+    return changed_reply(desk, owner, Changed(what=what, day=when.day), now)
+
+
+def _expiry_event(desk: DeskContext, owner: Owner, det: Detected, now: datetime) -> list[Outgoing]:
+    replies = desk.texts.replies
+    what = det.expiry
+    example = desk.texts.examples["expiry"]
+    if what is None:
+        fields = {"what": "服务器或域名", "example": example}
+        return [reply(owner, fill(replies.expiry_need_date, fields))]
+    label = desk.texts.expiry_what[what]
+    when = parse_when(det.text, now, need=Need.DAY, direction=Direction.ANY)
+    if isinstance(when, TimeQuestion):
+        return [_question(desk, owner, when, "expiry")]
+    bought: date | None = None
+    if det.purchase_months is not None and what is ExpiryWhat.SERVER:
+        bought = local_day(now) if when is None else when.day
+        day = planner.add_months(bought, det.purchase_months)
+    elif when is None or (det.purchase_months is None and "买" in det.text):
+        return [reply(owner, fill(replies.expiry_need_date, {"what": label, "example": example}))]
+    else:
+        day = when.day
+    plan = desk.record(owner, Expiry(what=what, day=day), now)
+    kind = ReminderKind.SERVER_EXPIRY if what is ExpiryWhat.SERVER else ReminderKind.DOMAIN_EXPIRY
+    fields = payload_fields(desk.texts, kind, plan.facts, now)
+    if plan.facts.get("expired"):
+        parts = [fill(replies.expiry_passed, fields)]
+    elif not plan.reminders:
+        parts = [fill(replies.expiry_soon, fields)]
+    else:
+        parts = [fill(replies.expiry, fields), _schedule_line(desk, plan)]
+    if bought is not None and det.purchase_months is not None:
+        note = {
+            "bought_day": f"{bought.year}年{bought.month}月{bought.day}日",
+            "months": str(det.purchase_months),
+            "expiry_day": fields.get("expiry_day", ""),
+        }
+        parts.append(fill(replies.expiry_purchase_note, note))
+    return [reply(owner, "\n".join(parts))]
+
+
+def _schedule_line(desk: DeskContext, plan: Plan) -> str:
+    replies = desk.texts.replies
+    if not plan.reminders:
+        return replies.schedule_none
+    times = [show_time(effective_due(desk.quiet, r.due_at, r.urgent)) for r in plan.reminders]
+    shown = "、".join(times[:_SCHEDULE_SHOWN]) + ("……" if len(times) > _SCHEDULE_SHOWN else "")
+    line = fill(replies.schedule, {"times": shown})
+    for year in plan.approximate_years:
+        line += "\n" + APPROXIMATE_NOTE.format(year=year)
+    return line
+
+
+def _question(
+    desk: DeskContext, owner: Owner, question: TimeQuestion, example_key: str
+) -> Outgoing:
+    template = desk.texts.questions[question.problem]
+    fields = {"phrase": question.phrase, "example": desk.texts.examples[example_key]}
+    return reply(owner, fill(template, fields))

@@ -1,0 +1,121 @@
+"""/reminders and /remind: list the user's clocks; mark one done, cancel or snooze it."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from bot.messages import Incoming, Outgoing
+from bot.reminders.desk_context import DeskContext, effective_due, reply
+from bot.reminders.events import normalize
+from bot.reminders.models import Owner, ReminderKind, ReminderRow, show_time
+from bot.reminders.records import from_stored
+from bot.reminders.texts import clock_label, fill
+
+_SNOOZE_RE = re.compile(r"^(\d{1,3})\s*(m|min|分钟|分|h|小时|d|天)?$", re.IGNORECASE)
+_MAX_SNOOZE = timedelta(days=30)
+# A snoozed SMS-window reminder must still leave time to act before the window closes.
+_SMS_SNOOZE_MARGIN = timedelta(minutes=15)
+_CLOSED = {"done", "cancelled", "failed"}
+
+
+def list_reminders(desk: DeskContext, msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
+    """/reminders: the user's clocks, each with its next due time."""
+    owner = Owner.of(msg)
+    replies = desk.texts.replies
+    chat_id = msg.chat.chat_id if owner.in_group else None
+    rows = [
+        from_stored(r) for r in desk.store.open_for_user(msg.chat.channel, msg.user_id, chat_id)
+    ]
+    if not rows:
+        return [reply(owner, replies.list_empty)]
+    # One line per clock: its next reminder (rows come in due order) and how many follow.
+    by_series: dict[str, list[ReminderRow]] = {}
+    for row in rows:
+        by_series.setdefault(row.series, []).append(row)
+    lines = [replies.list_header]
+    for series_rows in by_series.values():
+        row, more = series_rows[0], len(series_rows) - 1
+        fields = {
+            "id": str(row.id),
+            "label": clock_label(desk.texts, row.kind, row.payload, now),
+            "due": show_time(effective_due(desk.quiet, row.due_at, row.urgent)),
+            "more": fill(replies.list_more, {"count": str(more)}) if more else "",
+            "paused": replies.list_paused if row.status == "paused" else "",
+        }
+        lines.append(fill(replies.list_line, fields))
+    lines.append(replies.list_footer)
+    return [reply(owner, "\n".join(lines))]
+
+
+def act_on_reminder(desk: DeskContext, msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
+    """/remind done|cancel|snooze ID [duration]: act on one reminder (and its clock)."""
+    owner = Owner.of(msg)
+    replies = desk.texts.replies
+    parts = normalize(args).split()
+    if len(parts) < 2 or parts[0] not in ("done", "cancel", "snooze") or not parts[1].isdigit():
+        return [reply(owner, replies.remind_usage)]
+    action, reminder_id = parts[0], int(parts[1])
+    stored = desk.store.get(reminder_id)
+    # A finished or replaced row cannot be acted on: that would close the newer clock.
+    if stored is None or stored.channel != msg.chat.channel or stored.status in _CLOSED:
+        return [reply(owner, fill(replies.remind_not_found, {"id": str(reminder_id)}))]
+    if stored.user_id != msg.user_id:
+        return [reply(owner, replies.remind_not_yours)]
+    row = from_stored(stored)
+    clock = desk.texts.clocks[row.kind]
+    label = clock_label(desk.texts, row.kind, row.payload, now)
+    if action == "done":
+        # A self-check is done for this quarter only; the next one stays.
+        if row.kind is not ReminderKind.SELF_CHECK:
+            desk.store.close_series(row.owner.chat.channel, row.owner.user_id, row.series, "done")
+        return [reply(owner, clock.done_reply)]
+    if action == "cancel":
+        desk.store.close_series(row.owner.chat.channel, row.owner.user_id, row.series, "cancelled")
+        return [reply(owner, fill(replies.remind_cancelled, {"label": label}))]
+    return _snooze(desk, owner, row.id, row.due_at, row.payload, label, parts[2:], now)
+
+
+def _snooze(
+    desk: DeskContext,
+    owner: Owner,
+    reminder_id: int,
+    due_at: datetime,
+    payload: dict[str, str | int],
+    label: str,
+    args: list[str],
+    now: datetime,
+) -> list[Outgoing]:
+    replies = desk.texts.replies
+    delta = _snooze_delta(args[0] if args else "1h")
+    if delta is None:
+        return [reply(owner, replies.remind_usage)]
+    due = max(due_at, now) + delta
+    deadline = payload.get("deadline_at")
+    if isinstance(deadline, int):
+        latest = datetime.fromtimestamp(deadline, now.tzinfo) - _SMS_SNOOZE_MARGIN
+        if latest <= now:
+            fields = {"label": label, "deadline": show_time(latest + _SMS_SNOOZE_MARGIN)}
+            return [reply(owner, fill(replies.remind_snooze_too_late, fields))]
+        due = min(due, latest)
+    result = desk.store.snooze(reminder_id, int(due.timestamp()), int(now.timestamp()))
+    if result is None:
+        return [reply(owner, fill(replies.remind_not_found, {"id": str(reminder_id)}))]
+    fields = {"label": label, "due": show_time(due)}
+    return [reply(owner, fill(replies.remind_snoozed, fields))]
+
+
+def _snooze_delta(token: str) -> timedelta | None:
+    match = _SNOOZE_RE.match(token.strip())
+    if match is None:
+        return None
+    amount, unit = int(match.group(1)), (match.group(2) or "h").lower()
+    if unit in ("m", "min", "分钟", "分"):
+        delta = timedelta(minutes=amount)
+    elif unit in ("d", "天"):
+        delta = timedelta(days=amount)
+    else:
+        delta = timedelta(hours=amount)
+    if delta <= timedelta(0) or delta > _MAX_SNOOZE:
+        return None
+    return delta
