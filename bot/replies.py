@@ -30,6 +30,9 @@ class Replies(BaseModel):
     group_pii_warning: str
     forgotten: str
     forget_confirm: str
+    forget_yes: str
+    forget_no: str
+    flow_offer: str
     cancelled_nothing: str
     no_form: str
     error: str

@@ -169,16 +169,14 @@ class Engine:
             choices = [
                 Choice(label=s.title, value=f"/faq {s.entry_id}") for s in match.suggestions
             ]
-            state.pending_choices = choices
             return self._reply(msg, self.replies.did_you_mean, choices)
         return self._reply(msg, self.replies.out_of_scope)
 
     def _entry_reply(self, msg: Incoming, entry_id: str) -> Outgoing:
         """An answer; where a troubleshooting flow covers the topic, offer to start it."""
         flow = next((f for f in self.desk.forms.values() if entry_id in f.faq), None)
-        choices = (
-            [] if flow is None else [Choice(label="帮我一步步排查", value=f"/flow {flow.id}")]
-        )
+        offer = Choice(label=self.replies.flow_offer, value=f"/flow {flow.id}") if flow else None
+        choices = [offer] if offer else []
         return self._reply(msg, self.render_entry(entry_id), choices)
 
     def render_entry(self, entry_id: str) -> str:
@@ -250,10 +248,9 @@ class Engine:
     def _cmd_forget(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
         if args != "confirm":
             choices = [
-                Choice(label="确认删除", value="/forget confirm"),
-                Choice(label="不删除", value="/help"),
+                Choice(label=self.replies.forget_yes, value="/forget confirm"),
+                Choice(label=self.replies.forget_no, value="/help"),
             ]
-            state.pending_choices = choices
             return [self._reply(msg, self.replies.forget_confirm.strip(), choices)]
         count = forget_user(self.sessions.db, msg.chat.channel, msg.user_id)
         state._deleted = True
