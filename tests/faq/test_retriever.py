@@ -38,6 +38,8 @@ def test_every_eval_label_is_a_real_entry(retriever: Retriever) -> None:
         ("备按要多久", "total-time"),  # a homophone typo
         ("ICP备案号怎么挂在footer", "footer-display"),  # English mixed in
         ("通管局短信核验24小时过了怎么办", "sms-not-received"),  # a synonym of 管局
+        ("how long does ICP filing take", "total-time"),  # all English
+        ("do I need ICP for a Hong Kong server", "overseas-server"),
     ],
 )
 def test_short_odd_and_mixed_questions_find_their_entry(
