@@ -9,10 +9,11 @@ Wiring (app.py)::
     ...
     await service.stop()
 
-and for the terminal, which has no background loop, due reminders ride on the next reply::
+and for the terminal, which cannot be woken, due reminders ride on the next reply (the
+interactive chat also polls `due_hook(chat)` while the user is idle)::
 
     service = ReminderService(app.db, {})
-    run_json(engine, user_id, stdin, stdout, extra=service.due_hook(chat))
+    engine.inline_due = service.collect_due
 
 Guarantees and their limits:
 
