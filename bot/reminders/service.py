@@ -60,6 +60,9 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
+KEEP_FINISHED = timedelta(days=90)
+
+
 def utc_now() -> datetime:
     """The real clock; tests pass their own."""
     return datetime.now(UTC)
@@ -128,7 +131,14 @@ class ReminderService:
             max_instances=1,
             coalesce=True,
         )
+        # Finished rows are history only: keep a quarter of them, so the table stays the size of
+        # what is still to come.
+        self._scheduler.add_job(self.purge, "interval", hours=24, id="reminders-purge")
         self._scheduler.start()
+
+    def purge(self) -> int:
+        """Delete finished reminders due more than KEEP_FINISHED ago; returns how many."""
+        return self.store.purge_finished(to_unix(self.clock() - KEEP_FINISHED))
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop ticking, let in-flight sends finish (up to `timeout`), give back unsent claims."""

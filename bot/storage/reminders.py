@@ -298,6 +298,15 @@ class ReminderStore:
                 (error[:500], reminder_id, worker),
             )
 
+    def purge_finished(self, before: int) -> int:
+        """Delete rows that are over (sent, done, cancelled, skipped, failed) and due before
+        `before` (unix seconds); open rows are never touched. Returns how many went."""
+        cursor = self.db.execute(
+            "DELETE FROM reminders WHERE due_at < ? AND status NOT IN (?, ?, ?, 'sending')",
+            (before, *OPEN_STATUSES),
+        )
+        return cursor.rowcount
+
     def pause_chat(self, channel: str, chat_id: str) -> int:
         """The chat blocked the bot: hold its pending rows until the user writes again."""
         with self._write() as conn:

@@ -152,3 +152,17 @@ def test_a_failed_write_rolls_back_everything(db: Database) -> None:
         store.schedule([new(100), bad], channel="test", user_id="u1", now=0)
     assert store.open_for_user("test", "u1") == []
     assert not db.conn.in_transaction
+
+
+def test_purge_drops_old_finished_rows_and_keeps_open_ones(db: Database) -> None:
+    store = ReminderStore(db)
+    ids = store.schedule(
+        [new(100, series="a"), new(200, series="b"), new(5000, series="c")],
+        channel="test",
+        user_id="u1",
+        now=0,
+    )
+    store.close_series("test", "u1", "a", "done")
+    assert store.purge_finished(before=1000) == 1  # only the finished row due before 1000
+    left = {row[0]: row[1] for row in db.execute("SELECT id, status FROM reminders")}
+    assert left == {ids[1]: "pending", ids[2]: "pending"}
