@@ -143,3 +143,20 @@ def test_a_due_reminder_rides_on_the_terminal_reply_and_its_buttons_work(app: Ap
     assert "短信核验" not in chat.say("/reminders")[0]
     now[0] += timedelta(hours=9)
     assert len(chat.send("备案要多久")) == 1  # done: the 20 h and 23 h reminders are gone
+
+
+def test_a_bug_costs_one_reply_not_the_state(
+    chat: EngineChat, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat.say("/filing")
+    chat.say("个人")
+    before = app.db.execute("SELECT state FROM sessions").fetchall()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app.engine.desk, "handle", broken)
+    assert "出了问题" in chat.say("中国大陆居民身份证")[0]
+    assert app.db.execute("SELECT state FROM sessions").fetchall() == before
+    monkeypatch.undo()
+    assert "省" in chat.say("中国大陆居民身份证")[-1]  # the same question still waits

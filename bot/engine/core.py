@@ -93,6 +93,15 @@ class Engine:
         problem = input_problem(text, self.replies)
         if problem is not None:
             return [self._reply(msg, problem)]
+        try:
+            return self._turn(msg, text)
+        except Exception:
+            # A bug must cost one reply, not the process or the user's data: the turn's
+            # transaction was rolled back, so the state is exactly as before this message.
+            logger.exception("engine failed on a %s message", msg.chat.channel)
+            return [self._reply(msg, self.replies.error)]
+
+    def _turn(self, msg: Incoming, text: str) -> list[Outgoing]:
         # One transaction per turn: the filing row and the conversation state are written
         # together, and both are committed before the reply leaves.
         with self.sessions.db.atomic():
