@@ -110,12 +110,19 @@ class FilingDesk:
         ]
         if args.startswith("resume"):
             row = self._row(who, args.removeprefix("resume").strip())
-            if row is not None:
-                state = FormState(**row.data) if row.data else FormState(form_id=form_id)
+            if row is not None and row.form_id == form_id:
+                state = (
+                    FormState.model_validate(row.data)
+                    if row.data
+                    else FormState(form_id=form_id, filing_id=row.id)
+                )
                 return self._resume(spec, state)
         if args != "new" and open_rows:
             choices = [
-                Choice(label=f"继续：{r.label}", value=f"/{form_id} resume {r.id}")
+                Choice(
+                    label=self.texts.continue_filing.format(label=r.label),
+                    value=f"/{form_id} resume {r.id}",
+                )
                 for r in open_rows[-5:]
             ]
             choices.append(Choice(label=self.texts.new_filing, value=f"/{form_id} new"))
@@ -321,7 +328,7 @@ class FilingDesk:
         row = row or (rows[0] if rows else None)
         if row is None:
             return [Prompt(self.texts.status_none)]
-        saved = FormState(**row.data)
+        saved = FormState.model_validate(row.data)
         spec = self.forms[saved.form_id]
         lines = [f"# {spec.title}：{row.label}", "", *runner.summary_lines(spec, saved)]
         if saved.form_id == "filing" and saved.phase is Phase.DONE:

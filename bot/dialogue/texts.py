@@ -36,6 +36,7 @@ class DialogueTexts(BaseModel):
     resumed: str
     which_filing: str
     new_filing: str
+    continue_filing: str
     privacy_notice: str
 
 
