@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import heapq
-import itertools
 import json
 import os
 import resource
@@ -36,6 +34,9 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.reminders.virtual_time import VirtualTime  # noqa: E402
+
 # bot.* is imported inside the functions, so the start-up child times every import it needs.
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
@@ -146,42 +147,6 @@ def part_startup(sizes: list[int]) -> None:
 
 
 # ---- part 2: a burst through the rate limiter ------------------------------------------------
-
-
-class VirtualTime:
-    """Fake monotonic time: sleepers wake in order when every task is waiting."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self.seq = itertools.count()
-
-    def clock(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
-            await asyncio.sleep(0)
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self.sleepers, (self.t + seconds, next(self.seq), future))
-        await future
-
-    async def run(self, task: asyncio.Task[None]) -> None:
-        while not task.done():
-            stable, last = 0, -1
-            while stable < 3 and not task.done():
-                for _ in range(20):
-                    await asyncio.sleep(0)
-                stable = stable + 1 if len(self.sleepers) == last else 0
-                last = len(self.sleepers)
-            if task.done() or not self.sleepers:
-                break
-            wake = self.sleepers[0][0]
-            self.t = max(self.t, wake)
-            while self.sleepers and self.sleepers[0][0] <= wake:
-                heapq.heappop(self.sleepers)[2].set_result(None)
-        task.result()
 
 
 def part_burst(count: int) -> None:

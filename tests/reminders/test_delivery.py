@@ -9,7 +9,7 @@ import pytest
 
 from bot.delivery import RateLimitedOutbox
 from bot.messages import ChatKind, ChatRef, Outgoing, SendError
-from tests.reminders.conftest import VirtualTime
+from tests.reminders.virtual_time import VirtualTime
 
 
 def message(chat_id: str, n: int = 0, *, group: bool = False) -> Outgoing:
