@@ -147,11 +147,11 @@ class Engine:
         if msg.chat.kind is ChatKind.GROUP:
             if self.desk.trigger(text) is not None:
                 return [self._group_pointer(msg)]
-            return self._answer_question(msg, state, text)
+            return self._answer_question(msg, text)
         form_id = self.desk.trigger(text)
         if form_id is not None:
             return self._start_form(msg, state, form_id, "")
-        return self._answer_question(msg, state, text)
+        return self._answer_question(msg, text)
 
     # ---- choices ------------------------------------------------------------------------
 
@@ -165,13 +165,10 @@ class Engine:
 
     # ---- FAQ -------------------------------------------------------------------------------
 
-    def _answer_question(
-        self, msg: Incoming, state: ConversationState, text: str
-    ) -> list[Outgoing]:
-        match = self.retriever.match(text)
-        return [self._faq_reply(msg, state, match)]
+    def _answer_question(self, msg: Incoming, text: str) -> list[Outgoing]:
+        return [self._faq_reply(msg, self.retriever.match(text))]
 
-    def _faq_reply(self, msg: Incoming, state: ConversationState, match: Match) -> Outgoing:
+    def _faq_reply(self, msg: Incoming, match: Match) -> Outgoing:
         if match.verdict is Verdict.ANSWER and match.entry_id:
             return self._entry_reply(msg, match.entry_id)
         if match.verdict is Verdict.SUGGEST:
