@@ -68,17 +68,6 @@ def add_workdays(start: date, count: int, folder: Path | None = None) -> Workday
     return WorkdayCount(day=day, approximate=approximate)
 
 
-def workdays_between(start: date, end: date, folder: Path | None = None) -> tuple[int, bool]:
-    """(working days after `start` up to and including `end`, whether any was guessed)."""
-    day, approximate, count = start, False, 0
-    while day < end:
-        day += timedelta(days=1)
-        working, guessed = is_workday(day, folder)
-        approximate = approximate or guessed
-        count += working
-    return count, approximate
-
-
 APPROXIMATE_NOTE = (
     "（{year} 年的法定节假日安排我还没有数据，这个日期只按周末估算，实际可能更晚。）"
 )

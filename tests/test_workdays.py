@@ -3,7 +3,7 @@
 from datetime import date
 from pathlib import Path
 
-from bot.workdays import add_workdays, is_workday, workdays_between
+from bot.workdays import add_workdays, is_workday
 
 
 def test_national_day_holiday_is_skipped(tmp_path: Path) -> None:
@@ -25,5 +25,6 @@ def test_an_operator_schedule_fills_a_missing_year(tmp_path: Path) -> None:
     )
     assert is_workday(date(2031, 1, 1), folder=tmp_path) == (False, False)
     assert is_workday(date(2031, 1, 4), folder=tmp_path) == (True, False)  # a Saturday
-    count, approximate = workdays_between(date(2030, 12, 31), date(2031, 1, 6), folder=tmp_path)
-    assert (count, approximate) == (4, False)  # Thu, Fri, the working Saturday, Mon
+    # Thu 1/2, Fri 1/3, the working Saturday 1/4, Mon 1/6: the fourth working day is Monday.
+    result = add_workdays(date(2030, 12, 31), 4, folder=tmp_path)
+    assert (result.day, result.approximate) == (date(2031, 1, 6), False)

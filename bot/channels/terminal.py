@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -159,8 +158,3 @@ def _forget_if_personal(line: str) -> None:
 def _save_history(readline_module: object, history_file: Path) -> None:
     with contextlib.suppress(OSError):
         readline_module.write_history_file(history_file)  # type: ignore[attr-defined]
-
-
-def stdin_is_tty() -> bool:
-    """Whether a person is typing (interactive mode) rather than a pipe."""
-    return sys.stdin.isatty()

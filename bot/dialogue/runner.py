@@ -177,8 +177,3 @@ def summary_lines(spec: FormSpec, state: FormState) -> list[str]:
         elif slot.name in state.skipped:
             lines.append(f"· {slot.label}：（未填）")
     return lines
-
-
-def warnings_of(state: FormState) -> list[str]:
-    """Every validator warning collected so far, in answer order."""
-    return [w for name in state.answered for w in state.values.get(name, {}).get("warnings", [])]
