@@ -52,7 +52,7 @@ def main(users: int = 50) -> None:
             f"final confirm turn (pre-check report, working-day estimate): "
             f"median {statistics.median(report_turns):.2f} ms, max {max(report_turns):.2f} ms"
         )
-        app.db.close()
+        app.storage.close()
 
 
 if __name__ == "__main__":

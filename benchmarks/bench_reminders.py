@@ -6,7 +6,7 @@ Run from the repository root (prints figures; not a pass/fail test)::
     .venv/bin/python benchmarks/bench_reminders.py --rows 10000 1000000 --burst 10000
 
 Part 1 builds SQLite files with N pending reminders (executemany, in a temp dir) and starts
-`ReminderService` on each in a fresh process: imports, `open_database` (migrations), `start()`
+`ReminderService` on each in a fresh process: imports, opening the database (migrations), `start()`
 (release leases, claim and send what is due: 100 overdue rows) and `stop()`. It prints the
 start-up time and the process's peak RSS, to show both do not grow with N.
 
@@ -53,11 +53,11 @@ INSERT = (
 
 def build(path: Path, pending: int, overdue: int = 100) -> float:
     """A database with `pending` future rows (over a year) and `overdue` rows due now."""
-    from bot.storage.db import open_database
+    from bot.storage.sqlite import SqliteStorage
 
     started = time.perf_counter()
-    db = open_database(path)
-    conn = db.conn
+    storage = SqliteStorage(path)
+    conn = storage.db.conn
     now = int(NOW.timestamp())
 
     def rows(count: int, first: int, spread: int) -> object:
@@ -70,7 +70,7 @@ def build(path: Path, pending: int, overdue: int = 100) -> float:
     conn.executemany(INSERT, rows(pending, 0, 365 * 86400))
     conn.executemany(INSERT, rows(overdue, pending, 0))
     conn.execute("COMMIT")
-    db.close()
+    storage.close()
     return time.perf_counter() - started
 
 
@@ -92,7 +92,7 @@ def startup_child(path: str) -> None:
     """In a fresh process: time imports + open + start() + first drain + stop(); peak RSS."""
     started = time.perf_counter()
     from bot.reminders import ReminderService
-    from bot.storage.db import open_database
+    from bot.storage.sqlite import SqliteStorage
 
     class NullOutbox:
         sent = 0
@@ -101,7 +101,9 @@ def startup_child(path: str) -> None:
             NullOutbox.sent += 1
 
     async def run() -> float:
-        service = ReminderService(open_database(path), {"bench": NullOutbox()}, clock=lambda: NOW)
+        service = ReminderService(
+            SqliteStorage(path).reminders, {"bench": NullOutbox()}, clock=lambda: NOW
+        )
         await service.start()
         await service.wait_idle()
         ready = time.perf_counter() - started
@@ -152,7 +154,7 @@ def part_startup(sizes: list[int]) -> None:
 def part_burst(count: int) -> None:
     from bot.delivery import RateLimitedOutbox
     from bot.reminders import ReminderService
-    from bot.storage.db import open_database
+    from bot.storage.sqlite import SqliteStorage
 
     print(
         f"\n== 2. {count:,} reminders due in the same minute -> RateLimitedOutbox -> fake sender"
@@ -165,7 +167,8 @@ def part_burst(count: int) -> None:
             sends.append((vt.t, message.chat.chat_id, int(message.choices[-1].value.split()[-1])))
 
     with tempfile.TemporaryDirectory() as folder:
-        db = open_database(Path(folder) / "burst.db")
+        storage = SqliteStorage(Path(folder) / "burst.db")
+        db = storage.db
         start = int(NOW.timestamp())
         groups = 20
         rows, due_of = [], {}
@@ -184,7 +187,7 @@ def part_burst(count: int) -> None:
 
         outbox = RateLimitedOutbox(FakeSender(), clock=vt.clock, sleep=vt.sleep)
         service = ReminderService(
-            db,
+            storage.reminders,
             {"bench": outbox},
             clock=lambda: NOW + timedelta(seconds=vt.t),
             worker_id="bench",
@@ -202,7 +205,7 @@ def part_burst(count: int) -> None:
         wall = time.perf_counter()
         asyncio.run(main())
         wall = time.perf_counter() - wall
-        db.close()
+        storage.close()
 
     ids = [reminder for _, _, reminder in sends]
     by_chat: dict[str, list[tuple[float, int]]] = defaultdict(list)

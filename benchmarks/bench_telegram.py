@@ -209,7 +209,7 @@ async def serve_bot(stack: str, api_root: str, db: Path, limited: bool) -> None:
     print("ready", flush=True)
     await stop.wait()
     await channel.stop()
-    app.db.close()
+    app.storage.close()
 
 
 async def main() -> None:

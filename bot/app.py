@@ -1,4 +1,4 @@
-"""Composition root: Settings -> Database -> Engine (-> reminders -> channel)."""
+"""Composition root: Settings -> Storage -> Engine (-> reminders -> channel)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlite_utils import Database
-
 from bot.config import Settings
 from bot.dialogue.desk import FilingDesk, load_forms
 from bot.dialogue.texts import load_dialogue_texts
@@ -22,10 +20,7 @@ from bot.faq.retriever import Retriever, load_retriever
 from bot.messages import ChatRef
 from bot.reminders import ReminderDesk, ReminderService
 from bot.replies import load_replies
-from bot.storage.db import open_database
-from bot.storage.filings import FilingStore
-from bot.storage.reminders import ReminderStore
-from bot.storage.sessions import SessionStore
+from bot.storage.base import Storage, open_storage
 
 if TYPE_CHECKING:
     from bot.channels.telegram_channel import TelegramChannel
@@ -36,7 +31,7 @@ class App:
     """The wired-up core a channel runs on."""
 
     settings: Settings
-    db: Database
+    storage: Storage
     engine: Engine
 
 
@@ -47,22 +42,22 @@ def build_retriever(settings: Settings) -> Retriever:
 
 def build_app(settings: Settings) -> App:
     """Open the database and build the engine on it."""
-    db = open_database(settings.db_path)
+    storage = open_storage(settings)
     desk = FilingDesk(
         forms=load_forms(),
         texts=load_dialogue_texts(),
-        filings=FilingStore(db),
+        filings=storage.filings,
         today=lambda: datetime.now(ZoneInfo(settings.timezone)).date(),
     )
     engine = Engine(
         retriever=build_retriever(settings),
-        sessions=SessionStore(db),
+        storage=storage,
         replies=load_replies(),
         desk=desk,
-        reminders=ReminderDesk(db),
+        reminders=ReminderDesk(storage.reminders),
         bot_name=settings.bot_name,
     )
-    return App(settings=settings, db=db, engine=engine)
+    return App(settings=settings, storage=storage, engine=engine)
 
 
 # ---- Telegram ------------------------------------------------------------------------------
@@ -86,10 +81,9 @@ def build_telegram_channel(app: App, stack: str = "ptb", **options: Any) -> Tele
     else:
         raise ConfigError(f"unknown Telegram stack {stack!r}: use one of {TELEGRAM_STACKS}")
     token = app.settings.telegram.token
-    reminders = ReminderStore(app.db)
 
     def pause_reminders(chat: ChatRef) -> None:
-        reminders.pause_chat(chat.channel, chat.chat_id)
+        app.storage.reminders.pause_chat(chat.channel, chat.chat_id)
 
     options.setdefault("limiter", RateLimitedOutbox)
     options.setdefault("on_chat_gone", pause_reminders)
@@ -97,7 +91,7 @@ def build_telegram_channel(app: App, stack: str = "ptb", **options: Any) -> Tele
         token=token.get_secret_value() if token else "",
         api_root=app.settings.telegram.api_base_url,
         engine=app.engine,
-        db=app.db,
+        seen=app.storage.seen_updates,
         error_text=app.engine.replies.error,
         **options,
     )
@@ -121,7 +115,7 @@ def run_telegram(
     try:
         asyncio.run(_serve_telegram(app, stack, webhook, host, port))
     finally:
-        app.db.close()
+        app.storage.close()
     return 0
 
 
@@ -131,8 +125,8 @@ async def _serve_telegram(app: App, stack: str, webhook: str | None, host: str, 
     channel = build_telegram_channel(app, stack)
     heartbeat = telegram_heartbeat(app.settings)
     # The sender has its own connection: it runs on the event loop, the engine in a thread.
-    reminder_db = open_database(app.settings.db_path)
-    reminders = ReminderService(reminder_db, {CHANNEL: channel.outbox})
+    sender_storage = open_storage(app.settings)
+    reminders = ReminderService(sender_storage.reminders, {CHANNEL: channel.outbox})
     try:
         if webhook:
             configured = app.settings.telegram.webhook_secret
@@ -146,7 +140,7 @@ async def _serve_telegram(app: App, stack: str, webhook: str | None, host: str, 
             loop.add_signal_handler(signum, stop.set)
         await channel.run_polling(stop, heartbeat, [reminders])
     finally:
-        reminder_db.close()
+        sender_storage.close()
 
 
 def telegram_heartbeat(settings: Settings) -> Path:

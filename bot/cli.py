@@ -104,7 +104,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
     user = getattr(args, "user", None) or getpass.getuser()
     exports = settings.db_path.parent / "exports"
     # The terminal cannot be woken: reminders due for this user come with the next reply.
-    reminders = ReminderService(app.db, {})
+    reminders = ReminderService(app.storage.reminders, {})
     app.engine.inline_due = reminders.collect_due
     if getattr(args, "json", False):
         return terminal.run_json(app.engine, user, sys.stdin, sys.stdout, exports)

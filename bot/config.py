@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_cache_dir, user_data_dir
 from pydantic import BaseModel, Field, SecretStr
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
+    # Which backend `open_storage` opens; only SQLite exists so far.
+    storage: Literal["sqlite"] = "sqlite"
     db_path: Path = Field(default_factory=_default_db_path)
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     log_level: str = "WARNING"

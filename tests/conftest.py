@@ -45,4 +45,4 @@ def app(settings: Settings) -> Iterator[App]:
     """The real app on a temp database."""
     application = build_app(settings)
     yield application
-    application.db.close()
+    application.storage.close()

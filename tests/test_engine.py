@@ -81,23 +81,23 @@ def test_bad_input_gets_a_clear_reply_and_the_next_message_works(
 )
 def test_injection_looking_text_is_just_text(chat: EngineChat, app: App, text: str) -> None:
     assert chat.say(text)  # a reply, no exception
-    assert app.db["sessions"].exists()
+    assert app.storage.db["sessions"].exists()
     assert "来源：" in chat.say("备案要多久")[0]
 
 
 def test_bad_input_leaves_the_conversation_state_as_it_was(chat: EngineChat, app: App) -> None:
     chat.send("/forget")  # choices are pending now
-    before = app.db.execute("SELECT state FROM sessions").fetchall()
+    before = app.storage.db.execute("SELECT state FROM sessions").fetchall()
     chat.say("😀")
     chat.say("x" * 5000)
-    assert app.db.execute("SELECT state FROM sessions").fetchall() == before
+    assert app.storage.db.execute("SELECT state FROM sessions").fetchall() == before
 
 
 def test_group_chatter_is_ignored_and_not_stored(app: App) -> None:
     group = EngineChat(app.engine, chat_id="-100", kind=ChatKind.GROUP)
     assert group.say("大家好，今天吃什么") == []
     assert group.say("备案要多久") == []
-    assert app.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    assert app.storage.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
 
 
 def test_group_answers_mentions_replies_and_commands(app: App) -> None:
@@ -112,15 +112,15 @@ def test_personal_data_in_a_group_gets_a_warning_and_a_delete(app: App) -> None:
     [warning] = group.send("我的身份证 11010519491231002X 手机 13812345678")
     assert "撤回" in warning.text and "@alice" in warning.text
     assert warning.delete_message_id == "m1" and warning.mention_user_id == "u1"
-    assert app.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    assert app.storage.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
 
 
 def test_forget_deletes_the_users_state(chat: EngineChat, app: App) -> None:
     chat.send("/forget")
-    assert app.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
+    assert app.storage.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
     [reply] = chat.say("1")
     assert "已删除" in reply
-    assert app.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    assert app.storage.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
 
 
 def test_a_due_reminder_rides_on_the_terminal_reply_and_its_buttons_work(app: App) -> None:
@@ -130,7 +130,7 @@ def test_a_due_reminder_rides_on_the_terminal_reply_and_its_buttons_work(app: Ap
 
     now = [datetime(2026, 11, 27, 2, 0, tzinfo=UTC)]  # 10:00 in Shanghai
     app.engine.clock = lambda: now[0]
-    service = ReminderService(app.db, {}, clock=lambda: now[0])
+    service = ReminderService(app.storage.reminders, {}, clock=lambda: now[0])
     app.engine.inline_due = service.collect_due
     chat = EngineChat(app.engine)
     assert "24 小时" in chat.say("我刚收到管局的短信")[0]
@@ -150,13 +150,13 @@ def test_a_bug_costs_one_reply_not_the_state(
 ) -> None:
     chat.say("/filing")
     chat.say("个人")
-    before = app.db.execute("SELECT state FROM sessions").fetchall()
+    before = app.storage.db.execute("SELECT state FROM sessions").fetchall()
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(app.engine.desk, "handle", broken)
     assert "出了问题" in chat.say("中国大陆居民身份证")[0]
-    assert app.db.execute("SELECT state FROM sessions").fetchall() == before
+    assert app.storage.db.execute("SELECT state FROM sessions").fetchall() == before
     monkeypatch.undo()
     assert "省" in chat.say("中国大陆居民身份证")[-1]  # the same question still waits

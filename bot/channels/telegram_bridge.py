@@ -28,7 +28,7 @@ from bot.channels.telegram_common import (
 )
 from bot.channels.telegram_outbox import BotCalls
 from bot.messages import ChatRef, Incoming, Outbox, Outgoing, SendError
-from bot.storage.updates import SeenUpdates
+from bot.storage.base import SeenUpdates
 
 logger = logging.getLogger(__name__)
 JSON = dict[str, Any]

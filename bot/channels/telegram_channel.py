@@ -14,13 +14,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from sqlite_utils import Database
-
 from bot.channels.telegram_bridge import ReplyEngine, TelegramBridge
 from bot.channels.telegram_common import BOT_COMMANDS, BotIdentity, CallbackKeys
 from bot.channels.telegram_outbox import BotCalls, SplittingOutbox, TelegramOutbox
 from bot.messages import ChatRef, Outbox, Outgoing, SendError
-from bot.storage.updates import SeenUpdates
+from bot.storage.base import SeenUpdates
 
 logger = logging.getLogger(__name__)
 JSON = dict[str, Any]
@@ -69,7 +67,7 @@ class TelegramChannel(ABC):
         token: str,
         api_root: str,
         engine: ReplyEngine,
-        db: Database,
+        seen: SeenUpdates,
         error_text: str,
         limiter: OutboxLayer = _no_layer,
         typing_delay: float = 1.0,
@@ -79,7 +77,7 @@ class TelegramChannel(ABC):
         self.token = token
         # The Bot API server's root without `/bot` (the emulator in tests).
         self.api_root = api_root.rstrip("/")
-        self.engine, self.db, self.error_text = engine, db, error_text
+        self.engine, self.seen, self.error_text = engine, seen, error_text
         self.limiter, self.typing_delay, self.poll_timeout = limiter, typing_delay, poll_timeout
         self.on_chat_gone = on_chat_gone
         self.keys = CallbackKeys()
@@ -144,7 +142,7 @@ class TelegramChannel(ABC):
         self._raw.target = TelegramOutbox(calls, self._me, self.keys)
         self._bridge = TelegramBridge(
             engine=self.engine,
-            seen=SeenUpdates(self.db),
+            seen=self.seen,
             calls=calls,
             outbox=self.outbox,
             me=self._me,

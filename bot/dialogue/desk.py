@@ -23,7 +23,7 @@ from bot.dialogue.runner import Prompt
 from bot.dialogue.texts import DialogueTexts
 from bot.errors import ContentError, InputError
 from bot.messages import Choice, Document
-from bot.storage.filings import FilingRow, FilingStore
+from bot.storage.base import FilingRow, FilingStore
 
 FaqLookup = Callable[[str], str | None]
 

@@ -19,8 +19,7 @@ from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing
 from bot.privacy import contains_personal_data
 from bot.reminders import Owner, ReminderDesk, what_from_form
 from bot.replies import Replies, render_entry
-from bot.storage.sessions import SessionStore
-from bot.storage.users import forget_user
+from bot.storage.base import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ class Engine:
         self,
         *,
         retriever: Retriever,
-        sessions: SessionStore,
+        storage: Storage,
         replies: Replies,
         desk: FilingDesk,
         reminders: ReminderDesk | None = None,
@@ -50,7 +49,7 @@ class Engine:
         clock: Clock = utc_now,
     ) -> None:
         self.retriever = retriever
-        self.sessions = sessions
+        self.storage = storage
         self.replies = replies
         self.desk = desk
         self.reminders = reminders
@@ -104,7 +103,7 @@ class Engine:
     def _turn(self, msg: Incoming, text: str) -> list[Outgoing]:
         # One transaction per turn: the filing row and the conversation state are written
         # together, and both are committed before the reply leaves.
-        with self.sessions.db.atomic():
+        with self.storage.transaction():
             state = self._load_state(msg)
             before = state.model_dump_json()
             replies = self._route(msg, text, state)
@@ -115,7 +114,7 @@ class Engine:
                 state.pending_choices = list(offered[-1])
             after = state.model_dump_json()
             if after != before and not state._deleted:
-                self.sessions.save(msg.chat.channel, msg.chat.chat_id, msg.user_id, after)
+                self.storage.sessions.save(msg.chat.channel, msg.chat.chat_id, msg.user_id, after)
         return replies
 
     def _route(self, msg: Incoming, text: str, state: ConversationState) -> list[Outgoing]:
@@ -258,7 +257,7 @@ class Engine:
                 Choice(label=self.replies.forget_no, value="/help"),
             ]
             return [self._reply(msg, self.replies.forget_confirm.strip(), choices)]
-        count = forget_user(self.sessions.db, msg.chat.channel, msg.user_id)
+        count = self.storage.forget_user(msg.chat.channel, msg.user_id)
         state._deleted = True
         return [self._reply(msg, self.replies.forgotten.format(count=count))]
 
@@ -342,7 +341,7 @@ class Engine:
     # ---- helpers -------------------------------------------------------------------------
 
     def _load_state(self, msg: Incoming) -> ConversationState:
-        raw = self.sessions.load(msg.chat.channel, msg.chat.chat_id, msg.user_id)
+        raw = self.storage.sessions.load(msg.chat.channel, msg.chat.chat_id, msg.user_id)
         if raw is None:
             return ConversationState()
         try:

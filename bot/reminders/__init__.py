@@ -2,9 +2,9 @@
 
 Public API (the engine and app.py need nothing else):
 
-* `ReminderDesk(db)`: `handle(msg, text, now)`, `commands()`, `schedule_change(...)`,
+* `ReminderDesk(store)`: `handle(msg, text, now)`, `commands()`, `schedule_change(...)`,
   `record_approval(...)` - synchronous, called by the engine (see bot/reminders/desk.py).
-* `ReminderService(db, outboxes)`: `start()`, `stop()`, `collect_due(chat, now)`,
+* `ReminderService(store, outboxes)`: `start()`, `stop()`, `collect_due(chat, now)`,
   `due_hook(chat)` - the sender, wired in app.py (see bot/reminders/service.py).
 """
 

@@ -30,8 +30,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from bot.messages import Incoming, Outgoing
 from bot.reminders import planner
 from bot.reminders.approval_replies import approved_reply
@@ -60,7 +58,7 @@ from bot.reminders.planner import Plan
 from bot.reminders.records import to_new
 from bot.reminders.reminder_commands import act_on_reminder, list_reminders
 from bot.reminders.texts import ReminderTexts, fill, load_reminder_texts
-from bot.storage.reminders import ReminderStore
+from bot.storage.base import ReminderStore
 
 logger = logging.getLogger(__name__)
 
@@ -74,13 +72,13 @@ class ReminderDesk:
 
     def __init__(
         self,
-        db: Database,
+        store: ReminderStore,
         *,
         texts: ReminderTexts | None = None,
         quiet: QuietHours = QUIET_HOURS,
         holidays: Path | None = None,
     ) -> None:
-        self.store = ReminderStore(db)
+        self.store = store
         self.texts = texts or load_reminder_texts()
         self.quiet = quiet
         self.holidays = holidays

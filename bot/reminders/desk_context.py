@@ -13,7 +13,7 @@ from bot.messages import Choice, Outgoing
 from bot.reminders.models import Event, Owner, QuietHours
 from bot.reminders.planner import Plan
 from bot.reminders.texts import ReminderTexts
-from bot.storage.reminders import ReminderStore
+from bot.storage.base import ReminderStore
 
 
 class DeskContext(Protocol):

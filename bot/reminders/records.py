@@ -15,7 +15,7 @@ from bot.reminders.models import (
     from_unix,
     to_unix,
 )
-from bot.storage.reminders import NewReminder, StoredReminder
+from bot.storage.base import NewReminder, StoredReminder
 
 
 def to_new(owner: Owner, series: str, planned: PlannedReminder) -> NewReminder:

@@ -4,7 +4,7 @@ The `reminders` table is the truth; APScheduler only wakes the sender every `tic
 
 Wiring (app.py)::
 
-    service = ReminderService(open_database(settings.db_path), {"telegram": outbox})
+    service = ReminderService(open_storage(settings).reminders, {"telegram": outbox})
     await service.start()     # overdue rows go out at once, marked late; then every tick
     ...
     await service.stop()
@@ -12,7 +12,7 @@ Wiring (app.py)::
 and for the terminal, which cannot be woken, due reminders ride on the next reply (the
 interactive chat also polls `due_hook(chat)` while the user is idle)::
 
-    service = ReminderService(app.db, {})
+    service = ReminderService(app.storage.reminders, {})
     engine.inline_due = service.collect_due
 
 Guarantees and their limits:
@@ -45,15 +45,13 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.messages import ChatRef, Outbox, Outgoing, SendError
 from bot.privacy import redact
 from bot.reminders import planner
 from bot.reminders.models import QUIET_HOURS, SHANGHAI, QuietHours, ReminderRow, to_unix
 from bot.reminders.records import from_stored, to_new
 from bot.reminders.texts import ReminderTexts, load_reminder_texts, render_reminder
-from bot.storage.reminders import ReminderStore, StoredReminder
+from bot.storage.base import ReminderStore, StoredReminder
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +76,7 @@ class ReminderService:
 
     def __init__(
         self,
-        db: Database,
+        store: ReminderStore,
         outboxes: Mapping[str, Outbox],
         *,
         texts: ReminderTexts | None = None,
@@ -92,7 +90,7 @@ class ReminderService:
         max_attempts: int = 5,
         retry_seconds: int = 60,
     ) -> None:
-        self.store = ReminderStore(db)
+        self.store = store
         self.outboxes = dict(outboxes)
         self.texts = texts or load_reminder_texts()
         self.clock = clock

@@ -1,1 +1,1 @@
-"""The only code that writes SQL: SQLite through sqlite-utils, migrations, atomic claims."""
+"""Persistence: the `Storage` contract in base.py, one sub-package per backend."""

@@ -50,7 +50,7 @@ def tg_app(tg_settings: Settings) -> Iterator[App]:
     """The real app (engine, SQLite file) for the Telegram tests."""
     application = build_app(tg_settings)
     yield application
-    application.db.close()
+    application.storage.close()
 
 
 @pytest.fixture(params=STACKS)

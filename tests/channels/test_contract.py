@@ -14,7 +14,7 @@ from bot.app import App
 from bot.channels.telegram_channel import TelegramChannel
 from bot.channels.telegram_common import BOT_COMMANDS, CHANNEL
 from bot.reminders import QuietHours, ReminderService
-from bot.storage.db import open_database
+from bot.storage.sqlite import SqliteStorage
 from tests.channels.conftest import Talk, settle
 from tests.dialogue.test_dialogue import PERSONAL
 from tests.emulator import BotApiEmulator, SentMessage
@@ -85,7 +85,7 @@ async def test_filing_dialogue_with_buttons_to_the_end(alice: Talk, emu: BotApiE
 
 
 async def test_group_ignores_chatter_and_answers_a_mention_or_a_reply(
-    emu: BotApiEmulator, bot: TelegramChannel
+    emu: BotApiEmulator, bot: TelegramChannel, tg_app: App
 ) -> None:
     # As an admin the bot sees every group message (privacy mode lets admins read all).
     group = emu.add_group("备案交流群", supergroup=True, bot_admin=True)
@@ -99,7 +99,7 @@ async def test_group_ignores_chatter_and_answers_a_mention_or_a_reply(
     [again] = await talk.say("那短信核验呢", reply_to=answer.message_id)
     assert again.text and again.text != answer.text
     # Nothing of the chatter was stored.
-    rows = bot.db.execute("SELECT state FROM sessions").fetchall()
+    rows = tg_app.storage.db.execute("SELECT state FROM sessions").fetchall()
     assert not any("天气" in row[0] for row in rows)
 
 
@@ -156,7 +156,7 @@ async def set_sms_clock(talk: Talk, app: App) -> datetime:
     """The user tells the bot the bureau's SMS arrived (/sms); returns the first due time."""
     [confirmation] = await talk.say("/sms@beian_test_bot")
     assert "24 小时" in (confirmation.text or "")
-    reader = open_database(app.settings.db_path)  # the bot's connection belongs to its thread
+    reader = SqliteStorage(app.settings.db_path).db  # the bot's connection is its thread's
     try:
         query = "SELECT min(due_at) FROM reminders WHERE chat_id = ? AND status = 'pending'"
         row = reader.execute(query, (str(talk.chat.id),)).fetchone()
@@ -167,12 +167,14 @@ async def set_sms_clock(talk: Talk, app: App) -> datetime:
 
 async def send_due(app: App, bot: TelegramChannel, at: datetime) -> None:
     """One pass of the reminder sender, on its own connection, through the bot's outbox."""
-    db = open_database(app.settings.db_path)
+    storage = SqliteStorage(app.settings.db_path)
     try:
-        service = ReminderService(db, {CHANNEL: bot.outbox}, clock=lambda: at, quiet=NEVER_QUIET)
+        service = ReminderService(
+            storage.reminders, {CHANNEL: bot.outbox}, clock=lambda: at, quiet=NEVER_QUIET
+        )
         await service.run_until_idle()
     finally:
-        db.close()
+        storage.close()
 
 
 async def test_a_reminder_set_in_a_group_is_delivered_there_mentioning_the_user(
@@ -199,7 +201,7 @@ async def test_a_chat_that_blocked_the_bot_has_its_reminders_paused(
     due = await set_sms_clock(Talk(emu, bot, carol, emu.chats[carol.id]), tg_app)
     emu.block(carol.id)
     await send_due(tg_app, bot, due + timedelta(seconds=1))
-    statuses = [row[0] for row in tg_app.db.execute(
+    statuses = [row[0] for row in tg_app.storage.db.execute(
         "SELECT status FROM reminders WHERE chat_id = ? ORDER BY due_at", (str(carol.id),)
     )]  # fmt: skip
     assert statuses[0] == "failed" and set(statuses[1:]) == {"paused"}
@@ -214,7 +216,7 @@ async def test_a_reply_to_a_chat_that_blocked_the_bot_pauses_its_reminders(
     emu.block(dan.id)  # between his next message and the bot's reply
     emu.send_message(dan.id, dan, "/help")
     query = "SELECT count(*) FROM reminders WHERE chat_id = ? AND status = 'paused'"
-    reader = open_database(tg_app.settings.db_path)
+    reader = SqliteStorage(tg_app.settings.db_path).db
     try:
         while not reader.execute(query, (str(dan.id),)).fetchone()[0]:
             await asyncio.sleep(0.01)

@@ -14,7 +14,7 @@ from bot.channels.telegram_aiogram import AiogramChannel
 from bot.channels.telegram_channel import TelegramChannel
 from bot.channels.telegram_ptb import PtbChannel
 from bot.messages import Choice, Document, Incoming, Outgoing
-from bot.storage.db import open_database
+from bot.storage.sqlite import SqliteStorage
 from tests.channels.conftest import Talk, fast_limits, settle
 from tests.emulator import BotApiEmulator
 
@@ -49,12 +49,12 @@ async def scripted_bot(
     stack: str, emu: BotApiEmulator, engine: ScriptedEngine
 ) -> AsyncIterator[TelegramChannel]:
     channel_class = {"ptb": PtbChannel, "aiogram": AiogramChannel}[stack]
-    db = open_database(":memory:")
+    storage = SqliteStorage(":memory:")
     channel = channel_class(
         token=emu.token,
         api_root=emu.base_url + "/",
         engine=engine,
-        db=db,
+        seen=storage.seen_updates,
         error_text="抱歉，出了问题。",
         limiter=fast_limits,
         typing_delay=0.25,
@@ -63,7 +63,7 @@ async def scripted_bot(
     await channel.start()
     yield channel
     await channel.stop()
-    db.close()
+    storage.close()
 
 
 @pytest.fixture

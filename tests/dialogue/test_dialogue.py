@@ -54,7 +54,7 @@ def test_personal_filing_end_to_end(chat: EngineChat, app: App) -> None:
     assert "没有发现会被直接驳回的问题" in report
     assert "身份证原件" in report
     # the full ID number and mobile are not stored anywhere in the database
-    app.db.conn.commit()
+    app.storage.db.conn.commit()
     raw = Path(app.settings.db_path).read_bytes()
     for wal in Path(app.settings.db_path).parent.glob("*.db-wal"):
         raw += wal.read_bytes()
@@ -150,7 +150,7 @@ def test_two_filings_for_one_user(chat: EngineChat, app: App) -> None:
     chat.send("/filing")
     labels = [c.label for c in chat.last[0].choices]
     assert "继续：example.com" in labels and len(labels) == 3
-    rows = app.db.execute("SELECT count(*) FROM filings").fetchone()[0]
+    rows = app.storage.db.execute("SELECT count(*) FROM filings").fetchone()[0]
     assert rows == 2
 
 
@@ -158,7 +158,7 @@ def test_filing_in_a_group_points_to_a_private_chat(app: App) -> None:
     group = EngineChat(app.engine, chat_id="-1", kind=ChatKind.GROUP)
     [pointer] = group.send("/filing")
     assert pointer.deep_link == "filing" and "私聊" in pointer.text
-    assert app.db.execute("SELECT count(*) FROM filings").fetchone()[0] == 0
+    assert app.storage.db.execute("SELECT count(*) FROM filings").fetchone()[0] == 0
 
 
 def test_export_gives_masked_json_and_markdown(chat: EngineChat) -> None:

@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlite_utils import Database
 
 from bot.messages import ChatKind, ChatRef, Incoming, Outgoing, SendError
 from bot.reminders import ReminderDesk, ReminderService
 from bot.reminders.models import SHANGHAI
-from bot.storage.db import open_database
+from bot.storage.sqlite import SqliteStorage
 
 
 def shanghai(*args: int) -> datetime:
@@ -68,8 +67,8 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    database = open_database(db_path)
+def storage(db_path: Path) -> Iterator[SqliteStorage]:
+    database = SqliteStorage(db_path)
     yield database
     database.close()
 
@@ -81,8 +80,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def desk(db: Database) -> ReminderDesk:
-    return ReminderDesk(db)
+def desk(storage: SqliteStorage) -> ReminderDesk:
+    return ReminderDesk(storage.reminders)
 
 
 @pytest.fixture
@@ -91,8 +90,8 @@ def outbox() -> RecordingOutbox:
 
 
 @pytest.fixture
-def service(db: Database, outbox: RecordingOutbox, clock: FakeClock) -> ReminderService:
-    return ReminderService(db, {"test": outbox}, clock=clock, worker_id="w1")
+def service(storage: SqliteStorage, outbox: RecordingOutbox, clock: FakeClock) -> ReminderService:
+    return ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
 
 
 def incoming(

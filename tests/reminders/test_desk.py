@@ -5,100 +5,102 @@ from __future__ import annotations
 from datetime import UTC, date
 
 import pytest
-from sqlite_utils import Database
 
 from bot.reminders import ChangeWhat, Owner, ReminderDesk, what_from_form
 from bot.reminders.models import ReminderKind
-from bot.storage.reminders import ReminderStore
-from bot.storage.users import forget_user
+from bot.storage.sqlite import SqliteStorage
 from tests.reminders.conftest import FakeClock, incoming, say, shanghai, text_of
 
 
-def open_rows(db: Database, user_id: str = "u1") -> list[tuple[str, str]]:
-    rows = ReminderStore(db).open_for_user("test", user_id)
+def open_rows(storage: SqliteStorage, user_id: str = "u1") -> list[tuple[str, str]]:
+    rows = storage.reminders.open_for_user("test", user_id)
     return [(r.kind, r.step) for r in rows]
 
 
 def test_sms_received_starts_the_24_hour_clock(
-    desk: ReminderDesk, db: Database, clock: FakeClock
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
 ) -> None:
     replies = say(desk, "我刚收到管局的短信", clock())
     text = text_of(replies)
     assert "2026年11月26日 10:00" in text  # the window closes 24 h later, Beijing time
     assert "身份证号码后 6 位" in text and "输错 5 次" in text
     assert replies is not None and replies[0].choices[0].value == "/sms done"
-    steps = [s for k, s in open_rows(db) if k == ReminderKind.SMS_WINDOW]
+    steps = [s for k, s in open_rows(storage) if k == ReminderKind.SMS_WINDOW]
     assert steps == ["h12", "h20", "h23", "expired"]
     # The SMS means the order is at the bureau: its 20-working-day clock runs too.
-    assert (ReminderKind.BUREAU_WAIT, "due") in open_rows(db)
+    assert (ReminderKind.BUREAU_WAIT, "due") in open_rows(storage)
 
 
 def test_sms_reported_after_the_window_says_what_to_do_now(
-    desk: ReminderDesk, db: Database, clock: FakeClock
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
 ) -> None:
     text = text_of(say(desk, "/sms 前天下午3点", clock()))
     assert "已在" in text and "重新提交" in text
-    assert [s for k, s in open_rows(db) if k == ReminderKind.SMS_WINDOW] == []
+    assert [s for k, s in open_rows(storage) if k == ReminderKind.SMS_WINDOW] == []
 
 
 def test_vague_time_gets_a_question_not_a_guess(
-    desk: ReminderDesk, db: Database, clock: FakeClock
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
 ) -> None:
     text = text_of(say(desk, "昨天下午收到短信了", clock()))
     assert "几点" in text and "/sms" in text
-    assert open_rows(db) == []
+    assert open_rows(storage) == []
 
 
-def test_sms_done_stops_the_window(desk: ReminderDesk, db: Database, clock: FakeClock) -> None:
+def test_sms_done_stops_the_window(
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+) -> None:
     say(desk, "/sms", clock())
     assert "24 小时时钟已停止" in text_of(say(desk, "短信核验完成了", clock()))
-    assert all(k != ReminderKind.SMS_WINDOW for k, _ in open_rows(db))
+    assert all(k != ReminderKind.SMS_WINDOW for k, _ in open_rows(storage))
 
 
-def test_change_made_yesterday(desk: ReminderDesk, db: Database, clock: FakeClock) -> None:
+def test_change_made_yesterday(
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+) -> None:
     text = text_of(say(desk, "公司昨天改名了", clock()))
     assert "立即办理" in text and "2026年12月24日" in text
-    assert [s for _, s in open_rows(db)] == ["d7", "d20", "d27", "d29", "o31", "o38", "o45"]
+    assert [s for _, s in open_rows(storage)] == ["d7", "d20", "d27", "d29", "o31", "o38", "o45"]
 
 
 def test_change_without_a_date_asks_for_it(
-    desk: ReminderDesk, db: Database, clock: FakeClock
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
 ) -> None:
     text = text_of(say(desk, "公司改名了", clock()))
     assert "哪天" in text
-    assert open_rows(db) == []
+    assert open_rows(storage) == []
 
 
 def test_planned_change_and_the_dialogue_entry_point(
-    desk: ReminderDesk, db: Database, clock: FakeClock
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
 ) -> None:
     owner = Owner.of(incoming())
     replies = desk.schedule_change(owner, ChangeWhat.DOMAIN, date(2027, 3, 1), clock())
     text = text_of(replies)
     assert "提前 30 日" in text and "2027年1月30日" in text and "新增网站" in text
-    assert [s for _, s in open_rows(db)] == ["d14", "d7", "d1", "d0"]
+    assert [s for _, s in open_rows(storage)] == ["d14", "d7", "d1", "d0"]
     # Reporting the same kind of change again replaces the clock, it does not add one.
     desk.schedule_change(owner, ChangeWhat.DOMAIN, date(2027, 4, 1), clock())
-    assert len(open_rows(db)) == 4
+    assert len(open_rows(storage)) == 4
 
 
 def test_ip_change_explains_no_refiling(
-    desk: ReminderDesk, db: Database, clock: FakeClock
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
 ) -> None:
     text = text_of(say(desk, "/change IP 昨天", clock()))
     assert "不需要重新备案" in text and "接入备案" in text
-    assert open_rows(db) == []
+    assert open_rows(storage) == []
 
 
 def test_approval_gives_the_footer_snippet_and_ends_the_waiting_clocks(
-    desk: ReminderDesk, db: Database, clock: FakeClock
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
 ) -> None:
     say(desk, "初审通过了", clock())
     text = text_of(say(desk, "备案下来了, 号是 粤ICP备2026012345号-1", clock()))
     assert '<a href="https://beian.miit.gov.cn/"' in text
     assert "text-align:center" in text and "粤ICP备2026012345号-1</a>" in text
     assert "不是法规要求" in text
-    assert open_rows(db) == [(ReminderKind.SELF_CHECK, "quarter")]
+    assert open_rows(storage) == [(ReminderKind.SELF_CHECK, "quarter")]
 
 
 def test_subject_number_gets_the_website_number_note(desk: ReminderDesk, clock: FakeClock) -> None:
@@ -117,12 +119,12 @@ def test_subject_number_gets_the_website_number_note(desk: ReminderDesk, clock: 
     ],
 )
 def test_bad_numbers_get_the_reason_and_a_valid_example(
-    desk: ReminderDesk, db: Database, clock: FakeClock, text: str, expected: str
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock, text: str, expected: str
 ) -> None:
     reply = text_of(say(desk, text, clock()))
     assert expected in reply
     assert "ICP备2026012345号-1" in reply or "ICP备2026012345号" in reply
-    assert open_rows(db) == []
+    assert open_rows(storage) == []
 
 
 def test_a_fixable_number_offers_the_fix_as_a_button(desk: ReminderDesk, clock: FakeClock) -> None:
@@ -141,12 +143,14 @@ def test_dialogue_approval_checks_the_bureau_province(
     assert "恭喜" in text_of(right)
 
 
-def test_site_live_police_and_expiry(desk: ReminderDesk, db: Database, clock: FakeClock) -> None:
+def test_site_live_police_and_expiry(
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+) -> None:
     assert "beian.mps.gov.cn" in text_of(say(desk, "网站今天上线了", clock()))
     assert "挂到网站底部" in text_of(say(desk, "公安备案通过了", clock()))
     assert "到期前 30 天和 7 天" in text_of(say(desk, "域名2027年5月1日到期", clock()))
     assert "已在" in text_of(say(desk, "/expiry 服务器 2026-11-01", clock()))
-    kinds = {k for k, _ in open_rows(db)}
+    kinds = {k for k, _ in open_rows(storage)}
     assert kinds == {ReminderKind.POLICE_DISPLAY, ReminderKind.DOMAIN_EXPIRY}
 
 
@@ -183,21 +187,23 @@ def test_reminders_lists_clocks_with_beijing_times(desk: ReminderDesk, clock: Fa
     assert "之后还有 6 次" in text and "/remind cancel" in text
 
 
-def test_done_cancel_and_snooze(desk: ReminderDesk, db: Database, clock: FakeClock) -> None:
+def test_done_cancel_and_snooze(
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+) -> None:
     say(desk, "公司昨天改名了", clock())
-    first = ReminderStore(db).open_for_user("test", "u1")[0]
+    first = storage.reminders.open_for_user("test", "u1")[0]
     text = text_of(say(desk, f"/remind snooze {first.id} 1d", clock()))
     assert "2026年12月2日 10:00" in text
     assert "不再提醒" in text_of(say(desk, f"/remind cancel {first.id}", clock()))
-    assert open_rows(db) == []
+    assert open_rows(storage) == []
     assert "没有找到" in text_of(say(desk, f"/remind done {first.id}", clock()))
 
 
 def test_sms_snooze_stops_before_the_window_closes(
-    desk: ReminderDesk, db: Database, clock: FakeClock
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
 ) -> None:
     say(desk, "/sms", clock())
-    h23 = next(r for r in ReminderStore(db).open_for_user("test", "u1") if r.step == "h23")
+    h23 = next(r for r in storage.reminders.open_for_user("test", "u1") if r.step == "h23")
     text = text_of(say(desk, f"/remind snooze {h23.id} 3h", clock()))
     assert "2026年11月26日 09:45" in text  # clamped to 15 minutes before the close
     clock.advance(hours=23, minutes=50)
@@ -205,13 +211,13 @@ def test_sms_snooze_stops_before_the_window_closes(
 
 
 def test_someone_else_cannot_touch_my_reminder_in_a_group(
-    desk: ReminderDesk, db: Database, clock: FakeClock
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
 ) -> None:
     say(desk, "公司昨天改名了", clock(), chat_id="g1", group=True)
-    row = ReminderStore(db).open_for_user("test", "u1")[0]
+    row = storage.reminders.open_for_user("test", "u1")[0]
     reply = say(desk, f"/remind cancel {row.id}", clock(), user_id="u2", chat_id="g1", group=True)
     assert "只有设置提醒的人" in text_of(reply)
-    assert len(open_rows(db)) == 7
+    assert len(open_rows(storage)) == 7
 
 
 def test_in_a_group_reminders_lists_only_that_groups(desk: ReminderDesk, clock: FakeClock) -> None:
@@ -221,10 +227,12 @@ def test_in_a_group_reminders_lists_only_that_groups(desk: ReminderDesk, clock: 
     assert "公安联网备案" in text and "主体信息" not in text
 
 
-def test_forget_deletes_reminders(desk: ReminderDesk, db: Database, clock: FakeClock) -> None:
+def test_forget_deletes_reminders(
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+) -> None:
     say(desk, "公司昨天改名了", clock())
-    assert forget_user(db, "test", "u1") == 7
-    assert open_rows(db) == []
+    assert storage.forget_user("test", "u1") == 7
+    assert open_rows(storage) == []
 
 
 @pytest.mark.parametrize(
@@ -251,11 +259,11 @@ def test_forget_deletes_reminders(desk: ReminderDesk, db: Database, clock: FakeC
     ],
 )
 def test_bad_input_never_raises_and_explains(
-    desk: ReminderDesk, db: Database, clock: FakeClock, text: str
+    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock, text: str
 ) -> None:
     replies = say(desk, text, clock())
     assert replies is not None and replies[0].text
-    assert db["reminders"].exists()
+    assert storage.db["reminders"].exists()
 
 
 def test_a_failure_inside_is_a_reply_not_a_crash(

@@ -10,14 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlite_utils import Database
 
 from bot.messages import ChatRef, Outgoing, SendError
 from bot.reminders import Owner, ReminderDesk, ReminderService
 from bot.reminders.models import QUIET_HOURS, PlannedReminder, ReminderKind
 from bot.reminders.records import to_new
-from bot.storage.db import open_database
-from bot.storage.reminders import ReminderStore, StoredReminder
+from bot.storage.base import StoredReminder
+from bot.storage.sqlite import SqliteStorage
 from bot.workdays import APPROXIMATE_NOTE
 from tests.reminders.conftest import (
     FakeClock,
@@ -31,10 +30,10 @@ from tests.reminders.conftest import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def open_rows(db: Database) -> list[StoredReminder]:
+def open_rows(storage: SqliteStorage) -> list[StoredReminder]:
     return [
         r
-        for r in ReminderStore(db)._select("SELECT * FROM reminders ORDER BY due_at, id", ())
+        for r in storage.reminders._select("SELECT * FROM reminders ORDER BY due_at, id", ())
         if r.status in ("pending", "paused")
     ]
 
@@ -64,13 +63,13 @@ def expected_at(row: StoredReminder) -> datetime:
     ],
 )
 async def test_every_reminder_fires_at_its_time_and_not_before(
-    db: Database, start: datetime, text: str
+    storage: SqliteStorage, start: datetime, text: str
 ) -> None:
     clock = FakeClock(start.astimezone(UTC))
-    desk, outbox = ReminderDesk(db), RecordingOutbox()
-    service = ReminderService(db, {"test": outbox}, clock=clock, worker_id="w1")
+    desk, outbox = ReminderDesk(storage.reminders), RecordingOutbox()
+    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
     assert say(desk, text, clock())
-    rows = open_rows(db)
+    rows = open_rows(storage)
     assert rows, "the event set no reminder"
     for row in sorted(rows, key=expected_at):
         at = expected_at(row)
@@ -88,10 +87,10 @@ async def test_every_reminder_fires_at_its_time_and_not_before(
 
 
 async def test_the_last_sms_hour_is_urgent_in_tone_and_goes_out_at_night(
-    db: Database, desk: ReminderDesk, outbox: RecordingOutbox
+    storage: SqliteStorage, desk: ReminderDesk, outbox: RecordingOutbox
 ) -> None:
     clock = FakeClock(shanghai(2026, 11, 25, 0, 30).astimezone(UTC))
-    service = ReminderService(db, {"test": outbox}, clock=clock, worker_id="w1")
+    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
     say(desk, "/sms", clock())
     clock.set(shanghai(2026, 11, 25, 23, 30).astimezone(UTC))  # h23, in quiet hours
     await service.run_until_idle()
@@ -101,13 +100,13 @@ async def test_the_last_sms_hour_is_urgent_in_tone_and_goes_out_at_night(
 
 
 async def test_done_cancel_and_snooze_stop_or_move_reminders(
-    db: Database, desk: ReminderDesk, outbox: RecordingOutbox, clock: FakeClock
+    storage: SqliteStorage, desk: ReminderDesk, outbox: RecordingOutbox, clock: FakeClock
 ) -> None:
-    service = ReminderService(db, {"test": outbox}, clock=clock, worker_id="w1")
+    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
     say(desk, "/sms", clock())
     say(desk, "/sms done", clock())
     say(desk, "公司昨天改名了", clock())
-    rows = open_rows(db)
+    rows = open_rows(storage)
     first = rows[0]  # the change's day-7 reminder (the SMS ones are done)
     assert first.kind == ReminderKind.CHANGE_HAPPENED
     say(desk, f"/remind snooze {first.id} 2h", clock())
@@ -126,36 +125,40 @@ async def test_done_cancel_and_snooze_stop_or_move_reminders(
 
 
 async def test_downtime_across_a_due_time_gives_one_late_reminder(
-    db: Database, desk: ReminderDesk, clock: FakeClock
+    storage: SqliteStorage, desk: ReminderDesk, clock: FakeClock
 ) -> None:
     say(desk, "公司昨天改名了", clock())
-    first = open_rows(db)[0]
+    first = open_rows(storage)[0]
     due = datetime.fromtimestamp(first.due_at, UTC)
     before = RecordingOutbox()
     clock.set(due - timedelta(hours=1))
-    await ReminderService(db, {"test": before}, clock=clock, worker_id="w1").run_until_idle()
+    await ReminderService(
+        storage.reminders, {"test": before}, clock=clock, worker_id="w1"
+    ).run_until_idle()
     assert before.sent == []
     # The bot is down from here until 3 hours after the due time, then starts again.
     clock.set(due + timedelta(hours=3))
     after = RecordingOutbox()
-    restarted = ReminderService(open_database(db_path_of(db)), {"test": after}, clock=clock)
+    restarted = ReminderService(
+        SqliteStorage(db_path_of(storage)).reminders, {"test": after}, clock=clock
+    )
     await restarted.run_until_idle()
     await restarted.run_until_idle()
     assert after.ids() == [first.id]
     assert after.sent[0].text.startswith("（补发：这条提醒原定 2026年12月1日 10:00")
-    stored = ReminderStore(db).get(first.id)
+    stored = storage.reminders.get(first.id)
     assert stored is not None and stored.late and stored.status == "sent"
 
 
-def db_path_of(db: Database) -> str:
-    return str(db.execute("PRAGMA database_list").fetchone()[2])
+def db_path_of(storage: SqliteStorage) -> str:
+    return str(storage.path)
 
 
 async def test_quiet_hours_hold_a_non_urgent_reminder_but_not_an_urgent_one(
-    db: Database, outbox: RecordingOutbox
+    storage: SqliteStorage, outbox: RecordingOutbox
 ) -> None:
     owner = Owner.of(incoming())
-    store = ReminderStore(db)
+    store = storage.reminders
     at_night = shanghai(2026, 11, 25, 23, 30)
     calm = PlannedReminder(
         kind=ReminderKind.SELF_CHECK,
@@ -180,7 +183,7 @@ async def test_quiet_hours_hold_a_non_urgent_reminder_but_not_an_urgent_one(
         now=0,
     )
     clock = FakeClock(shanghai(2026, 11, 25, 22, 0).astimezone(UTC))
-    service = ReminderService(db, {"test": outbox}, clock=clock, worker_id="w1")
+    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
     clock.set(shanghai(2026, 11, 25, 23, 31).astimezone(UTC))
     await service.run_until_idle()
     assert outbox.ids() == [urgent_id]
@@ -194,9 +197,9 @@ async def test_quiet_hours_hold_a_non_urgent_reminder_but_not_an_urgent_one(
 
 
 async def test_a_group_reminder_mentions_the_user_who_set_it(
-    db: Database, desk: ReminderDesk, outbox: RecordingOutbox, clock: FakeClock
+    storage: SqliteStorage, desk: ReminderDesk, outbox: RecordingOutbox, clock: FakeClock
 ) -> None:
-    service = ReminderService(db, {"test": outbox}, clock=clock, worker_id="w1")
+    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
     say(desk, "公司昨天改名了", clock(), chat_id="g1", group=True, user_name="张三")
     clock.advance(days=7)
     await service.run_until_idle()
@@ -206,17 +209,17 @@ async def test_a_group_reminder_mentions_the_user_who_set_it(
 
 
 async def test_a_blocked_chat_pauses_until_the_user_writes_again(
-    db: Database, desk: ReminderDesk, clock: FakeClock
+    storage: SqliteStorage, desk: ReminderDesk, clock: FakeClock
 ) -> None:
     say(desk, "公司昨天改名了", clock())
     blocked = RecordingOutbox(fail_with=SendError("bot was blocked", permanent=True))
-    service = ReminderService(db, {"test": blocked}, clock=clock, worker_id="w1")
+    service = ReminderService(storage.reminders, {"test": blocked}, clock=clock, worker_id="w1")
     clock.advance(days=7)
     await service.run_until_idle()
     clock.advance(days=30)
     await service.run_until_idle()
     assert blocked.calls == 1  # never retried, the rest of the chat held
-    store = ReminderStore(db)
+    store = storage.reminders
     assert store.count("failed") == 1 and store.count("paused") == 6
     assert desk.handle(incoming("你好"), "你好", clock()) is None  # any message resumes
     assert store.count("paused") == 0
@@ -229,12 +232,17 @@ async def test_a_blocked_chat_pauses_until_the_user_writes_again(
 
 
 async def test_a_transient_failure_is_retried_later_then_given_up(
-    db: Database, desk: ReminderDesk, clock: FakeClock
+    storage: SqliteStorage, desk: ReminderDesk, clock: FakeClock
 ) -> None:
     say(desk, "公司昨天改名了", clock())
     flaky = RecordingOutbox(fail_with=SendError("timeout"))
     service = ReminderService(
-        db, {"test": flaky}, clock=clock, worker_id="w1", max_attempts=3, retry_seconds=60
+        storage.reminders,
+        {"test": flaky},
+        clock=clock,
+        worker_id="w1",
+        max_attempts=3,
+        retry_seconds=60,
     )
     clock.advance(days=7)
     await service.run_until_idle()
@@ -246,13 +254,13 @@ async def test_a_transient_failure_is_retried_later_then_given_up(
     assert flaky.calls == 2
     clock.advance(seconds=120)
     await service.run_until_idle()
-    assert flaky.calls == 3 and ReminderStore(db).count("failed") == 1
+    assert flaky.calls == 3 and storage.reminders.count("failed") == 1
 
 
 async def test_the_quarterly_self_check_repeats_and_done_keeps_the_next(
-    db: Database, desk: ReminderDesk, outbox: RecordingOutbox, clock: FakeClock
+    storage: SqliteStorage, desk: ReminderDesk, outbox: RecordingOutbox, clock: FakeClock
 ) -> None:
-    service = ReminderService(db, {"test": outbox}, clock=clock, worker_id="w1")
+    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
     say(desk, "/approved 粤ICP备2026012345号-1", clock())
     clock.set(shanghai(2027, 2, 25, 10, 0).astimezone(UTC))
     await service.run_until_idle()
@@ -265,11 +273,11 @@ async def test_the_quarterly_self_check_repeats_and_done_keeps_the_next(
 
 
 async def test_terminal_collects_its_own_due_reminders(
-    db: Database, desk: ReminderDesk, clock: FakeClock
+    storage: SqliteStorage, desk: ReminderDesk, clock: FakeClock
 ) -> None:
     say(desk, "公司昨天改名了", clock())
     say(desk, "公司昨天改名了", clock(), user_id="u2")
-    service = ReminderService(db, {}, clock=clock, worker_id="terminal")
+    service = ReminderService(storage.reminders, {}, clock=clock, worker_id="terminal")
     hook = service.due_hook(ChatRef(channel="test", chat_id="u1"))
     assert hook() == []
     clock.set(shanghai(2026, 12, 1, 23, 30).astimezone(UTC))  # quiet hours: user is typing
@@ -278,17 +286,17 @@ async def test_terminal_collects_its_own_due_reminders(
     assert not message.text.startswith("（补发")
     assert hook() == []  # never twice
     clock.advance(days=30)  # the chat is closed for a month, then opened again
-    later = ReminderService(db, {}, clock=clock, worker_id="terminal-2")
+    later = ReminderService(storage.reminders, {}, clock=clock, worker_id="terminal-2")
     (late,) = later.collect_due(ChatRef(channel="test", chat_id="u1"), clock())
     assert late.text.startswith("（补发")  # d20, d27 and d29 fell due: the latest is sent
 
 
 async def test_start_sends_what_is_overdue_then_stop(
-    db: Database, desk: ReminderDesk, outbox: RecordingOutbox, clock: FakeClock
+    storage: SqliteStorage, desk: ReminderDesk, outbox: RecordingOutbox, clock: FakeClock
 ) -> None:
     say(desk, "公司昨天改名了", clock())
     clock.advance(days=8)
-    service = ReminderService(db, {"test": outbox}, clock=clock, worker_id="w1")
+    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
     await service.start()
     await service.wait_idle()
     await service.stop()
@@ -296,12 +304,12 @@ async def test_start_sends_what_is_overdue_then_stop(
 
 
 async def test_a_timeline_across_the_year_boundary_does_not_crash(
-    db: Database, tmp_path: Path
+    storage: SqliteStorage, tmp_path: Path
 ) -> None:
     clock = FakeClock(shanghai(2026, 12, 20, 10, 0).astimezone(UTC))
-    desk = ReminderDesk(db, holidays=tmp_path)
+    desk = ReminderDesk(storage.reminders, holidays=tmp_path)
     outbox = RecordingOutbox()
-    service = ReminderService(db, {"test": outbox}, clock=clock, worker_id="w1")
+    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
     script = {
         shanghai(2026, 12, 21, 9, 0): "/submitted",
         shanghai(2026, 12, 28, 9, 0): "初审今天通过了",
@@ -331,9 +339,9 @@ async def test_a_timeline_across_the_year_boundary_does_not_crash(
 # ---- separate processes -----------------------------------------------------------------
 
 
-def run_worker(db: Path, out: Path, now: datetime, worker: str, *extra: str) -> int:
+def run_worker(storage: Path, out: Path, now: datetime, worker: str, *extra: str) -> int:
     command = [sys.executable, "-m", "tests.reminders.worker_script"]
-    command += [str(db), str(out), now.isoformat(), worker, *extra]
+    command += [str(storage), str(out), now.isoformat(), worker, *extra]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode in (0, 9), done.stderr
     return done.returncode
@@ -346,24 +354,24 @@ def delivered(out: Path) -> list[tuple[int, bool]]:
     return [(int(a), b == "1") for a, b in zip(lines[::2], lines[1::2], strict=True)]
 
 
-def twenty_due(db: Database, clock: FakeClock) -> tuple[list[int], datetime]:
-    desk = ReminderDesk(db)
+def twenty_due(storage: SqliteStorage, clock: FakeClock) -> tuple[list[int], datetime]:
+    desk = ReminderDesk(storage.reminders)
     for n in range(20):
         say(desk, "公司昨天改名了", clock(), user_id=f"u{n}")
-    first = [r for r in open_rows(db) if r.step == "d7"]
+    first = [r for r in open_rows(storage) if r.step == "d7"]
     return [r.id for r in first], datetime.fromtimestamp(first[0].due_at, UTC)
 
 
 @pytest.mark.parametrize("same_worker", [False, True])
 def test_kill_and_restart_in_a_new_process_loses_and_repeats_nothing(
-    db: Database, db_path: Path, tmp_path: Path, clock: FakeClock, same_worker: bool
+    storage: SqliteStorage, db_path: Path, tmp_path: Path, clock: FakeClock, same_worker: bool
 ) -> None:
-    ids, due = twenty_due(db, clock)
+    ids, due = twenty_due(storage, clock)
     out = tmp_path / "sent.txt"
     # First process: killed abruptly as it starts the 6th send (rows claimed, one `sending`).
     assert run_worker(db_path, out, due, "w1", "--kill-after", "5") == 9
     assert len(delivered(out)) == 5
-    store = ReminderStore(db)
+    store = storage.reminders
     assert store.count("sending") == 1 and store.count("claimed") >= 1
     if same_worker:  # restarted at once with its stable id: it takes its rows back now
         run_worker(db_path, out, due + timedelta(seconds=1), "w1", "--start")
@@ -376,12 +384,12 @@ def test_kill_and_restart_in_a_new_process_loses_and_repeats_nothing(
 
 
 def test_two_processes_on_one_database_send_each_reminder_once(
-    db: Database, db_path: Path, tmp_path: Path, clock: FakeClock
+    storage: SqliteStorage, db_path: Path, tmp_path: Path, clock: FakeClock
 ) -> None:
-    desk = ReminderDesk(db)
+    desk = ReminderDesk(storage.reminders)
     for n in range(60):
         say(desk, "公司昨天改名了", clock(), user_id=f"u{n}")
-    ids = [r.id for r in open_rows(db)]
+    ids = [r.id for r in open_rows(storage)]
     end = clock() + timedelta(days=60)
     command = [sys.executable, "-m", "tests.reminders.worker_script"]
     procs = [
@@ -400,12 +408,12 @@ def test_two_processes_on_one_database_send_each_reminder_once(
 
 
 def test_two_workers_in_threads_send_each_reminder_once(
-    db: Database, db_path: Path, clock: FakeClock
+    storage: SqliteStorage, db_path: Path, clock: FakeClock
 ) -> None:
-    desk = ReminderDesk(db)
+    desk = ReminderDesk(storage.reminders)
     for n in range(100):
         say(desk, "公司昨天改名了", clock(), user_id=f"u{n}")
-    ids = [r.id for r in open_rows(db)]
+    ids = [r.id for r in open_rows(storage)]
     clock.advance(days=60)
     sent: list[int] = []
     lock = threading.Lock()
@@ -416,9 +424,9 @@ def test_two_workers_in_threads_send_each_reminder_once(
                 sent.append(reminder_id(message))
 
     def worker(name: str) -> None:
-        own = open_database(db_path)
+        own = SqliteStorage(db_path)
         service = ReminderService(
-            own, {"test": SharedOutbox()}, clock=clock, worker_id=name, batch=10
+            own.reminders, {"test": SharedOutbox()}, clock=clock, worker_id=name, batch=10
         )
         asyncio.run(service.run_until_idle())
         own.close()

@@ -7,10 +7,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlite_utils import Database
 
-from bot.storage.db import open_database
-from bot.storage.reminders import NewReminder, ReminderStore
+from bot.storage.base import NewReminder, ReminderStore
+from bot.storage.sqlite import SqliteStorage
 
 
 def new(
@@ -35,16 +34,16 @@ def fill(store: ReminderStore, count: int, due_at: int = 100) -> list[int]:
     return store.schedule(rows, channel="test", user_id="u1", now=0)
 
 
-def test_the_migration_indexes_the_claim(db: Database) -> None:
-    plan = db.execute(
+def test_the_migration_indexes_the_claim(storage: SqliteStorage) -> None:
+    plan = storage.db.execute(
         "EXPLAIN QUERY PLAN SELECT id FROM reminders WHERE status = 'pending' AND due_at <= 5"
         " ORDER BY due_at LIMIT 10"
     ).fetchall()
     assert "reminders_due" in str(plan)
 
 
-def test_claim_takes_due_rows_oldest_first_and_only_once(db: Database) -> None:
-    store = ReminderStore(db)
+def test_claim_takes_due_rows_oldest_first_and_only_once(storage: SqliteStorage) -> None:
+    store = storage.reminders
     ids = store.schedule(
         [new(300), new(100), new(200), new(900)], channel="test", user_id="u1", now=0
     )
@@ -56,14 +55,14 @@ def test_claim_takes_due_rows_oldest_first_and_only_once(db: Database) -> None:
 
 
 def test_two_connections_claiming_at_once_never_share_a_row(db_path: Path) -> None:
-    store = ReminderStore(open_database(db_path))
+    store = SqliteStorage(db_path).reminders
     ids = fill(store, 2000)
     results: dict[str, list[int]] = {"a": [], "b": []}
-    connections = {name: open_database(db_path) for name in results}
+    connections = {name: SqliteStorage(db_path) for name in results}
     ready = threading.Barrier(len(results))
 
     def worker(name: str) -> None:
-        own = ReminderStore(connections[name])
+        own = connections[name].reminders
         ready.wait()  # both start claiming at the same moment
         while batch := own.claim_due(name, 1000, 2000, 5, channels=["test"]):
             results[name].extend(r.id for r in batch)
@@ -80,8 +79,8 @@ def test_two_connections_claiming_at_once_never_share_a_row(db_path: Path) -> No
     assert sorted(together) == sorted(ids)  # and every row claimed
 
 
-def test_a_dead_workers_lease_runs_out_and_a_live_one_renews(db: Database) -> None:
-    store = ReminderStore(db)
+def test_a_dead_workers_lease_runs_out_and_a_live_one_renews(storage: SqliteStorage) -> None:
+    store = storage.reminders
     fill(store, 3)
     store.claim_due("dead", 200, 260, 10, channels=["test"])
     assert store.release_expired(259) == 0
@@ -91,8 +90,8 @@ def test_a_dead_workers_lease_runs_out_and_a_live_one_renews(db: Database) -> No
     assert len(store.claim_due("w2", 400, 500, 10, channels=["test"])) == 3
 
 
-def test_sending_is_conditional_on_still_holding_the_claim(db: Database) -> None:
-    store = ReminderStore(db)
+def test_sending_is_conditional_on_still_holding_the_claim(storage: SqliteStorage) -> None:
+    store = storage.reminders
     (row_id,) = store.schedule([new(100)], channel="test", user_id="u1", now=0)
     store.claim_due("w1", 100, 200, 10, channels=["test"])
     store.close_series("test", "u1", "s", "cancelled")  # the user cancelled meanwhile
@@ -102,8 +101,8 @@ def test_sending_is_conditional_on_still_holding_the_claim(db: Database) -> None
     assert stored is not None and stored.status == "cancelled"
 
 
-def test_sent_failed_retry_and_follow_up(db: Database) -> None:
-    store = ReminderStore(db)
+def test_sent_failed_retry_and_follow_up(storage: SqliteStorage) -> None:
+    store = storage.reminders
     a, b, c = store.schedule([new(100), new(100), new(100)], channel="test", user_id="u1", now=0)
     store.claim_due("w1", 100, 200, 10, channels=["test"])
     for row_id in (a, b, c):
@@ -122,8 +121,8 @@ def test_sent_failed_retry_and_follow_up(db: Database) -> None:
     assert [r.due_at for r in store.open_for_user("test", "u1")] == [700, 5000]
 
 
-def test_pausing_and_resuming_a_chat(db: Database) -> None:
-    store = ReminderStore(db)
+def test_pausing_and_resuming_a_chat(storage: SqliteStorage) -> None:
+    store = storage.reminders
     store.schedule(
         [new(100), new(200), new(300, chat_id="c2")], channel="test", user_id="u1", now=0
     )
@@ -134,8 +133,8 @@ def test_pausing_and_resuming_a_chat(db: Database) -> None:
     assert len(store.claim_due("w", 1000, 1100, 10, channels=["test"])) == 2
 
 
-def test_snoozing_a_sent_reminder_re_arms_a_copy(db: Database) -> None:
-    store = ReminderStore(db)
+def test_snoozing_a_sent_reminder_re_arms_a_copy(storage: SqliteStorage) -> None:
+    store = storage.reminders
     (row_id,) = store.schedule([new(100)], channel="test", user_id="u1", now=0)
     store.claim_due("w1", 100, 200, 10, channels=["test"])
     store.mark_sent(row_id, "w1", 100, late=False)
@@ -145,17 +144,17 @@ def test_snoozing_a_sent_reminder_re_arms_a_copy(db: Database) -> None:
     assert store.snooze(99999, 4000, 150) is None
 
 
-def test_a_failed_write_rolls_back_everything(db: Database) -> None:
-    store = ReminderStore(db)
+def test_a_failed_write_rolls_back_everything(storage: SqliteStorage) -> None:
+    store = storage.reminders
     bad = NewReminder(**{**new(100).__dict__, "channel": None})  # type: ignore[arg-type]
     with pytest.raises(sqlite3.IntegrityError):
         store.schedule([new(100), bad], channel="test", user_id="u1", now=0)
     assert store.open_for_user("test", "u1") == []
-    assert not db.conn.in_transaction
+    assert not storage.db.conn.in_transaction
 
 
-def test_purge_drops_old_finished_rows_and_keeps_open_ones(db: Database) -> None:
-    store = ReminderStore(db)
+def test_purge_drops_old_finished_rows_and_keeps_open_ones(storage: SqliteStorage) -> None:
+    store = storage.reminders
     ids = store.schedule(
         [new(100, series="a"), new(200, series="b"), new(5000, series="c")],
         channel="test",
@@ -164,5 +163,5 @@ def test_purge_drops_old_finished_rows_and_keeps_open_ones(db: Database) -> None
     )
     store.close_series("test", "u1", "a", "done")
     assert store.purge_finished(before=1000) == 1  # only the finished row due before 1000
-    left = {row[0]: row[1] for row in db.execute("SELECT id, status FROM reminders")}
+    left = {row[0]: row[1] for row in storage.db.execute("SELECT id, status FROM reminders")}
     assert left == {ids[1]: "pending", ids[2]: "pending"}

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from bot.messages import Outgoing
 from bot.reminders import ReminderService
-from bot.storage.db import open_database
+from bot.storage.sqlite import SqliteStorage
 
 
 class FileOutbox:
@@ -52,7 +52,7 @@ async def main() -> None:
     now = datetime.fromisoformat(args.now)
     outbox = FileOutbox(args.out, args.kill_after)
     service = ReminderService(
-        open_database(args.db),
+        SqliteStorage(args.db).reminders,
         {"test": outbox},
         clock=lambda: now,
         worker_id=args.worker,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.storage.migrations import migrations
+from bot.storage.sqlite.migrations import migrations
 
 
 def open_database(path: Path | str) -> Database:

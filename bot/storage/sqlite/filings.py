@@ -5,24 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel
 from sqlite_utils import Database
 
-from bot.storage.db import utc_now_iso
+from bot.storage.base import FilingRow, FilingStore
+from bot.storage.sqlite.connection import utc_now_iso
 
 
-class FilingRow(BaseModel):
-    """One stored filing."""
-
-    id: int
-    form_id: str
-    label: str
-    status: str
-    data: dict[str, Any]
-    updated_at: str
-
-
-class FilingStore:
+class SqliteFilings(FilingStore):
     """CRUD for filings, always scoped to (channel, user)."""
 
     def __init__(self, db: Database) -> None:

@@ -5,14 +5,7 @@ Times are integer unix seconds in UTC (see m003_reminders for why). Every write 
 connections (threads, processes, later workers on one file) can never claim the same row, and
 SQLite's busy timeout makes the second one wait instead of failing.
 
-A row's life::
-
-    pending --claim--> claimed --mark_sending--> sending --mark_sent--> sent
-       ^                  |                         |  \\--mark_retry--> pending (later)
-       |                  |                         \\----mark_failed--> failed (+ chat paused)
-       +--release_expired-+-------------------------+   (lease ran out: the worker died)
-    claimed --mark_skipped--> skipped (a later step of the same clock went out instead)
-    pending/paused --close_series--> done | cancelled;  pending --pause_chat--> paused
+The row states are drawn in `bot.storage.base.ReminderStore`.
 """
 
 from __future__ import annotations
@@ -20,57 +13,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
-# Statuses a user can still change (done/cancel/snooze) and that /reminders lists.
-OPEN_STATUSES = ("pending", "paused", "claimed")
-
-
-@dataclass(frozen=True)
-class NewReminder:
-    """A reminder to insert; `payload` is JSON text, `due_at` unix seconds UTC."""
-
-    channel: str
-    chat_id: str
-    chat_kind: str
-    user_id: str
-    user_name: str
-    series: str
-    kind: str
-    step: str
-    payload: str
-    due_at: int
-    urgent: bool = False
-
-
-@dataclass(frozen=True)
-class StoredReminder:
-    """One row of the `reminders` table."""
-
-    id: int
-    channel: str
-    chat_id: str
-    chat_kind: str
-    user_id: str
-    user_name: str
-    series: str
-    kind: str
-    step: str
-    payload: str
-    due_at: int
-    urgent: bool
-    status: str
-    claimed_by: str | None
-    claim_until: int | None
-    attempts: int
-    late: bool
-    sent_at: int | None
-    last_error: str | None
-    created_at: int
-
+from bot.storage.base import OPEN_STATUSES, NewReminder, ReminderStore, StoredReminder
 
 _INSERT = (
     "INSERT INTO reminders (channel, chat_id, chat_kind, user_id, user_name, series, kind,"
@@ -86,7 +33,7 @@ def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> StoredReminder:
     return StoredReminder(**record)
 
 
-class ReminderStore:
+class SqliteReminders(ReminderStore):
     """Reminder rows in SQLite; safe to use from several connections on one file."""
 
     def __init__(self, db: Database) -> None:

@@ -7,13 +7,13 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
-# Telegram keeps an undelivered update at most 24 hours, so a day of memory is enough.
-REMEMBER_SECONDS = 24 * 3600
+from bot.storage.base import REMEMBER_SECONDS, SeenUpdates
+
 # Pruning is a range delete on an index; doing it every few hundred claims keeps it cheap.
 _PRUNE_EVERY = 500
 
 
-class SeenUpdates:
+class SqliteSeenUpdates(SeenUpdates):
     """`claim(channel, update_id)` is True the first time an id is seen within a day."""
 
     def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from bot.storage.db import utc_now_iso
+from bot.storage.base import SessionStore
+from bot.storage.sqlite.connection import utc_now_iso
 
 
-class SessionStore:
+class SqliteSessions(SessionStore):
     """Load and save one conversation's state document."""
 
     def __init__(self, db: Database) -> None:
@@ -22,7 +23,7 @@ class SessionStore:
         return None if row is None else str(row[0])
 
     def save(self, channel: str, chat_id: str, user_id: str, state: str) -> None:
-        """Write the state (insert or replace), committed before returning."""
+        """Write the state (insert or replace)."""
         self.db.execute(
             "INSERT INTO sessions (channel, chat_id, user_id, state, updated_at)"
             " VALUES (?, ?, ?, ?, ?)"

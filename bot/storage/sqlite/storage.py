@@ -1,0 +1,71 @@
+"""`SqliteStorage`: the four stores on one sqlite-utils connection, one file (or memory)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot.storage.base import Storage
+from bot.storage.sqlite.connection import open_database
+from bot.storage.sqlite.filings import SqliteFilings
+from bot.storage.sqlite.reminders import SqliteReminders
+from bot.storage.sqlite.sessions import SqliteSessions
+from bot.storage.sqlite.updates import SqliteSeenUpdates
+
+# Every table that holds a user's data, keyed by (channel, user_id).
+_USER_TABLES = ("sessions", "filings", "reminders")
+
+
+class SqliteStorage(Storage):
+    """A SQLite database; several `SqliteStorage`s (threads, processes) may share one file."""
+
+    def __init__(self, path: Path | str, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.db = open_database(path)
+        self._sessions = SqliteSessions(self.db)
+        self._filings = SqliteFilings(self.db)
+        self._reminders = SqliteReminders(self.db)
+        self._seen = SqliteSeenUpdates(self.db, clock)
+
+    @property
+    def sessions(self) -> SqliteSessions:
+        """Conversation states."""
+        return self._sessions
+
+    @property
+    def filings(self) -> SqliteFilings:
+        """Filings users collect."""
+        return self._filings
+
+    @property
+    def reminders(self) -> SqliteReminders:
+        """Reminder rows."""
+        return self._reminders
+
+    @property
+    def seen_updates(self) -> SqliteSeenUpdates:
+        """Handled update ids."""
+        return self._seen
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One SQLite transaction; nested blocks become savepoints of the outer one."""
+        with self.db.atomic():
+            yield
+
+    def forget_user(self, channel: str, user_id: str) -> int:
+        """Delete the user's rows from every table in one transaction; returns how many."""
+        deleted = 0
+        with self.db.atomic():
+            for table in _USER_TABLES:
+                cursor = self.db.conn.execute(
+                    f"DELETE FROM {table} WHERE channel = ? AND user_id = ?", (channel, user_id)
+                )
+                deleted += cursor.rowcount
+        return deleted
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()

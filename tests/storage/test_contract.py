@@ -1,0 +1,181 @@
+"""The storage contract: what the core relies on, checked over every backend in conftest.py."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bot.storage.base import REMEMBER_SECONDS, NewReminder, Storage, StoredReminder
+from tests.storage.conftest import Opener
+
+
+def reminder(user_id: str = "u1", due_at: int = 100, series: str = "sms") -> NewReminder:
+    return NewReminder(
+        channel="telegram",
+        chat_id=f"chat-{user_id}",
+        chat_kind="private",
+        user_id=user_id,
+        user_name="王小明",
+        series=series,
+        kind="sms_window",
+        step="h12",
+        payload="{}",
+        due_at=due_at,
+    )
+
+
+def fill_user(storage: Storage, user_id: str) -> None:
+    """One row of every kind the user owns."""
+    storage.sessions.save("telegram", f"chat-{user_id}", user_id, '{"form": "filing"}')
+    filing = storage.filings.create("telegram", user_id, "filing", "深圳市某某科技有限公司")
+    storage.filings.save(
+        "telegram", user_id, filing, data={"org_name": "深圳市某某科技有限公司"}, label="x",
+        status="collecting",
+    )  # fmt: skip
+    storage.reminders.schedule([reminder(user_id)], channel="telegram", user_id=user_id, now=1)
+
+
+def test_a_session_round_trips_and_is_overwritten(storage: Storage) -> None:
+    assert storage.sessions.load("telegram", "c1", "u1") is None
+    storage.sessions.save("telegram", "c1", "u1", '{"step": 1}')
+    storage.sessions.save("telegram", "c1", "u1", '{"step": 2}')
+    assert storage.sessions.load("telegram", "c1", "u1") == '{"step": 2}'
+    assert storage.sessions.load("telegram", "c1", "u2") is None
+    assert storage.sessions.load("wecom", "c1", "u1") is None
+
+
+def test_filings_round_trip_and_stay_with_their_user(storage: Storage) -> None:
+    first = storage.filings.create("telegram", "u1", "filing", "我的博客")
+    storage.filings.save(
+        "telegram", "u1", first, data={"domain": "example.cn", "名称": "读书笔记"},
+        label="example.cn", status="confirmed",
+    )  # fmt: skip
+    second = storage.filings.create("telegram", "u1", "change", "变更")
+    row = storage.filings.get("telegram", "u1", first)
+    assert row is not None
+    assert (row.label, row.status, row.data) == (
+        "example.cn",
+        "confirmed",
+        {"domain": "example.cn", "名称": "读书笔记"},
+    )
+    assert [r.id for r in storage.filings.of_user("telegram", "u1")] == [first, second]
+    assert [r.id for r in storage.filings.of_user("telegram", "u1", "change")] == [second]
+    # Another user can neither read nor write it.
+    assert storage.filings.get("telegram", "u2", first) is None
+    storage.filings.save("telegram", "u2", first, data={}, label="hijack", status="x")
+    assert storage.filings.get("telegram", "u1", first).label == "example.cn"  # type: ignore[union-attr]
+
+
+def test_reminders_round_trip_and_close_by_series(storage: Storage) -> None:
+    [rid] = storage.reminders.schedule(
+        [reminder(due_at=500)], channel="telegram", user_id="u1", now=10
+    )
+    stored = storage.reminders.get(rid)
+    assert isinstance(stored, StoredReminder)
+    assert (stored.status, stored.due_at, stored.user_name, stored.created_at) == (
+        "pending",
+        500,
+        "王小明",
+        10,
+    )
+    assert [r.id for r in storage.reminders.open_for_user("telegram", "u1")] == [rid]
+    assert storage.reminders.close_series("telegram", "u1", "sms", "done") == 1
+    assert storage.reminders.open_for_user("telegram", "u1") == []
+    assert storage.reminders.count("done") == 1
+
+
+def test_an_update_is_claimed_once_a_day_per_channel(storage: Storage, now: list[float]) -> None:
+    seen = storage.seen_updates
+    assert seen.claim("telegram", 1) is True
+    assert seen.claim("telegram", "1") is False
+    assert seen.claim("wecom", 1) is True
+    now[0] += REMEMBER_SECONDS + 1
+    assert seen.claim("telegram", 1) is True
+    assert seen.prune() == 1  # wecom's id is now over a day old
+
+
+def test_forget_user_leaves_nothing_of_that_user_and_all_of_the_others(storage: Storage) -> None:
+    fill_user(storage, "u1")
+    fill_user(storage, "u2")
+    assert storage.forget_user("telegram", "u1") == 3
+    assert storage.sessions.load("telegram", "chat-u1", "u1") is None
+    assert storage.filings.of_user("telegram", "u1") == []
+    assert storage.reminders.open_for_user("telegram", "u1") == []
+    assert storage.sessions.load("telegram", "chat-u2", "u2") is not None
+    assert len(storage.filings.of_user("telegram", "u2")) == 1
+    assert len(storage.reminders.open_for_user("telegram", "u2")) == 1
+    assert storage.forget_user("telegram", "u1") == 0
+
+
+def test_a_raising_transaction_leaves_nothing(storage: Storage) -> None:
+    with pytest.raises(RuntimeError), storage.transaction():
+        fill_user(storage, "u1")
+        raise RuntimeError("the engine failed half-way through a turn")
+    assert storage.sessions.load("telegram", "chat-u1", "u1") is None
+    assert storage.filings.of_user("telegram", "u1") == []
+    assert storage.reminders.open_for_user("telegram", "u1") == []
+
+
+def test_a_nested_block_joins_the_outer_transaction(storage: Storage) -> None:
+    with pytest.raises(RuntimeError), storage.transaction():
+        with storage.transaction():
+            storage.sessions.save("telegram", "c1", "u1", "{}")
+        raise RuntimeError("outer fails after the inner block finished")
+    assert storage.sessions.load("telegram", "c1", "u1") is None
+
+
+def test_claims_in_turn_are_disjoint_and_cover_every_due_row(storage: Storage) -> None:
+    ids = storage.reminders.schedule(
+        [reminder(due_at=i) for i in range(50)], channel="telegram", user_id="u1", now=0
+    )
+    storage.reminders.schedule([reminder(due_at=5000)], channel="telegram", user_id="u1", now=0)
+    taken: list[int] = []
+    for turn in range(20):
+        batch = storage.reminders.claim_due(f"w{turn % 2}", 1000, 2000, 3, channels=["telegram"])
+        assert [r.due_at for r in batch] == sorted(r.due_at for r in batch)  # oldest first
+        taken += [r.id for r in batch]
+    assert sorted(taken) == sorted(ids)  # every due row once; the future one not at all
+
+
+def test_two_claimers_at_once_get_disjoint_reminders(opener: Opener, now: list[float]) -> None:
+    first, second = opener(lambda: now[0]), opener(lambda: now[0])
+    if first is second:
+        pytest.skip("this backend has a single connection: nothing claims concurrently")
+    rows = [reminder(f"u{i % 7}", due_at=i) for i in range(300)]
+    ids = first.reminders.schedule(rows, channel="telegram", user_id="u0", now=0)
+    claimed: dict[str, list[int]] = {"a": [], "b": []}
+    lock = threading.Lock()
+
+    def claim(worker: str, storage: Storage) -> None:
+        while batch := storage.reminders.claim_due(
+            worker, now=1000, lease_until=2000, limit=7, channels=["telegram"]
+        ):
+            with lock:
+                claimed[worker].extend(r.id for r in batch)
+
+    threads = [
+        threading.Thread(target=claim, args=("a", first)),
+        threading.Thread(target=claim, args=("b", second)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not set(claimed["a"]) & set(claimed["b"])
+    assert sorted(claimed["a"] + claimed["b"]) == sorted(ids)
+
+
+def test_a_lapsed_lease_gives_the_row_back(storage: Storage) -> None:
+    [rid] = storage.reminders.schedule([reminder()], channel="telegram", user_id="u1", now=0)
+    [row] = storage.reminders.claim_due("a", 200, 300, 10, channels=["telegram"])
+    assert (
+        row.id == rid
+        and storage.reminders.claim_due("b", 200, 300, 10, channels=["telegram"]) == []
+    )
+    assert storage.reminders.release_expired(now=301) == 1
+    assert [
+        r.id for r in storage.reminders.claim_due("b", 302, 400, 10, channels=["telegram"])
+    ] == [rid]
+    assert storage.reminders.mark_sent(rid, "a", 303, late=False) is False  # no longer a's
+    assert storage.reminders.mark_sent(rid, "b", 303, late=False) is True
