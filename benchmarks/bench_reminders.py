@@ -6,7 +6,7 @@ Run from the repository root (prints figures; not a pass/fail test)::
     .venv/bin/python benchmarks/bench_reminders.py --rows 10000 1000000 --burst 10000
 
 Part 1 builds SQLite files with N pending reminders (executemany, in a temp dir) and starts
-`ReminderService` on each in a fresh process: imports, opening the database (migrations), `start()`
+`ReminderSender` on each in a fresh process: imports, opening the database (migrations), `start()`
 (release leases, claim and send what is due: 100 overdue rows) and `stop()`. It prints the
 start-up time and the process's peak RSS, to show both do not grow with N.
 
@@ -91,7 +91,7 @@ def reset_overdue(path: Path) -> None:
 def startup_child(path: str) -> None:
     """In a fresh process: time imports + open + start() + first drain + stop(); peak RSS."""
     started = time.perf_counter()
-    from bot.reminders import ReminderService
+    from bot.reminders import ReminderSender
     from bot.storage.sqlite import SqliteStorage
 
     class NullOutbox:
@@ -101,7 +101,7 @@ def startup_child(path: str) -> None:
             NullOutbox.sent += 1
 
     async def run() -> float:
-        service = ReminderService(
+        service = ReminderSender(
             SqliteStorage(path).reminders, {"bench": NullOutbox()}, clock=lambda: NOW
         )
         await service.start()
@@ -153,7 +153,7 @@ def part_startup(sizes: list[int]) -> None:
 
 def part_burst(count: int) -> None:
     from bot.delivery import RateLimitedOutbox
-    from bot.reminders import ReminderService
+    from bot.reminders import ReminderSender
     from bot.storage.sqlite import SqliteStorage
 
     print(
@@ -186,7 +186,7 @@ def part_burst(count: int) -> None:
             due_of[row_id] = due
 
         outbox = RateLimitedOutbox(FakeSender(), clock=vt.clock, sleep=vt.sleep)
-        service = ReminderService(
+        service = ReminderSender(
             storage.reminders,
             {"bench": outbox},
             clock=lambda: NOW + timedelta(seconds=vt.t),

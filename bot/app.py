@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.dialogue.desk import FilingDesk, load_forms
+from bot.dialogue.forms import Forms, load_forms
 from bot.dialogue.texts import load_dialogue_texts
 from bot.engine import Engine
+from bot.engine.texts import load_replies
 from bot.errors import ConfigError
 from bot.faq.retriever import Retriever, load_retriever
 from bot.messages import ChatRef
-from bot.reminders import ReminderDesk, ReminderService
-from bot.replies import load_replies
+from bot.reminders import ReminderIntake, ReminderSender
 from bot.storage.base import Storage, open_storage
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def build_retriever(settings: Settings) -> Retriever:
 def build_app(settings: Settings) -> App:
     """Open the database and build the engine on it."""
     storage = open_storage(settings)
-    desk = FilingDesk(
+    forms = Forms(
         forms=load_forms(),
         texts=load_dialogue_texts(),
         filings=storage.filings,
@@ -53,8 +53,8 @@ def build_app(settings: Settings) -> App:
         retriever=build_retriever(settings),
         storage=storage,
         replies=load_replies(),
-        desk=desk,
-        reminders=ReminderDesk(storage.reminders),
+        forms=forms,
+        reminders=ReminderIntake(storage.reminders),
         bot_name=settings.bot_name,
     )
     return App(settings=settings, storage=storage, engine=engine)
@@ -126,7 +126,7 @@ async def _serve_telegram(app: App, stack: str, webhook: str | None, host: str, 
     heartbeat = telegram_heartbeat(app.settings)
     # The sender has its own connection: it runs on the event loop, the engine in a thread.
     sender_storage = open_storage(app.settings)
-    reminders = ReminderService(sender_storage.reminders, {CHANNEL: channel.outbox})
+    reminders = ReminderSender(sender_storage.reminders, {CHANNEL: channel.outbox})
     try:
         if webhook:
             configured = app.settings.telegram.webhook_secret

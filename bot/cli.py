@@ -98,13 +98,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_app
     from bot.channels import terminal
-    from bot.reminders import ReminderService
+    from bot.reminders import ReminderSender
 
     app = build_app(settings)
     user = getattr(args, "user", None) or getpass.getuser()
     exports = settings.db_path.parent / "exports"
     # The terminal cannot be woken: reminders due for this user come with the next reply.
-    reminders = ReminderService(app.storage.reminders, {})
+    reminders = ReminderSender(app.storage.reminders, {})
     app.engine.inline_due = reminders.collect_due
     if getattr(args, "json", False):
         return terminal.run_json(app.engine, user, sys.stdin, sys.stdout, exports)
@@ -115,8 +115,8 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     # Only the FAQ: no database, no dialogue, no channels, so a one-shot answer starts fast.
+    from bot.engine.texts import load_replies, render_entry
     from bot.faq.retriever import Verdict, load_retriever
-    from bot.replies import load_replies, render_entry
 
     retriever = load_retriever(settings.cache_dir)
     replies = load_replies()

@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 
 from bot.content import load_yaml
+from bot.engine.texts import load_replies
 from bot.errors import ContentError
 from bot.faq.knowledge import find_problems, load_knowledge
 from bot.faq.models import FaqFile
 from bot.faq.retriever import Retriever
-from bot.replies import load_replies
 
 
 def test_knowledge_base_has_no_problems(retriever: Retriever) -> None:
@@ -84,7 +84,7 @@ def test_kb_check_reports_dangling_links_thin_entries_and_collisions(
 
 def test_every_conversations_file_loads() -> None:
     from bot.dialogue.change import load_change_texts
-    from bot.dialogue.desk import load_forms
+    from bot.dialogue.forms import load_forms
     from bot.dialogue.precheck import load_precheck_texts
     from bot.dialogue.texts import load_dialogue_texts
     from bot.reminders.texts import load_reminder_texts

@@ -126,11 +126,11 @@ def test_forget_deletes_the_users_state(chat: EngineChat, app: App) -> None:
 def test_a_due_reminder_rides_on_the_terminal_reply_and_its_buttons_work(app: App) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from bot.reminders import ReminderService
+    from bot.reminders import ReminderSender
 
     now = [datetime(2026, 11, 27, 2, 0, tzinfo=UTC)]  # 10:00 in Shanghai
     app.engine.clock = lambda: now[0]
-    service = ReminderService(app.storage.reminders, {}, clock=lambda: now[0])
+    service = ReminderSender(app.storage.reminders, {}, clock=lambda: now[0])
     app.engine.inline_due = service.collect_due
     chat = EngineChat(app.engine)
     assert "24 小时" in chat.say("我刚收到管局的短信")[0]
@@ -155,7 +155,7 @@ def test_a_bug_costs_one_reply_not_the_state(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(app.engine.desk, "handle", broken)
+    monkeypatch.setattr(app.engine.forms, "handle", broken)
     assert "出了问题" in chat.say("中国大陆居民身份证")[0]
     assert app.storage.db.execute("SELECT state FROM sessions").fetchall() == before
     monkeypatch.undo()

@@ -9,16 +9,16 @@ from datetime import UTC, date, datetime
 
 from pydantic import ValidationError
 
-from bot.dialogue.desk import DeskResult, FilingDesk, Who
+from bot.dialogue.forms import FormResult, Forms, Who
 from bot.dialogue.models import FormKind, FormSpec, FormState
 from bot.dialogue.runner import Prompt
 from bot.engine.guard import clean_text, input_problem
 from bot.engine.state import ConversationState
+from bot.engine.texts import Replies, render_entry
 from bot.faq.retriever import Match, Retriever, Verdict
 from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing
 from bot.privacy import contains_personal_data
-from bot.reminders import Owner, ReminderDesk, what_from_form
-from bot.replies import Replies, render_entry
+from bot.reminders import Owner, ReminderIntake, what_from_form
 from bot.storage.base import Storage
 
 logger = logging.getLogger(__name__)
@@ -43,15 +43,15 @@ class Engine:
         retriever: Retriever,
         storage: Storage,
         replies: Replies,
-        desk: FilingDesk,
-        reminders: ReminderDesk | None = None,
+        forms: Forms,
+        reminders: ReminderIntake | None = None,
         bot_name: str = "备案助手",
         clock: Clock = utc_now,
     ) -> None:
         self.retriever = retriever
         self.storage = storage
         self.replies = replies
-        self.desk = desk
+        self.forms = forms
         self.reminders = reminders
         self.bot_name = bot_name
         self.clock = clock
@@ -136,18 +136,18 @@ class Engine:
             return self._pick(msg, state, int(number.group(1)))
         form = None if msg.chat.kind is ChatKind.GROUP else self._form(state)
         if form is not None:
-            result = self.desk.handle(self._who(msg), form, text, self._faq_text)
-            return self._desk_replies(msg, state, result)
+            result = self.forms.handle(self._who(msg), form, text, self._faq_text)
+            return self._form_replies(msg, state, result)
         if self.reminders is not None:
             # "我刚收到管局的短信", "公司昨天改名了": events start their clocks.
             event_replies = self.reminders.handle(msg, text, self.clock())
             if event_replies is not None:
                 return event_replies
         if msg.chat.kind is ChatKind.GROUP:
-            if self.desk.trigger(text) is not None:
+            if self.forms.trigger(text) is not None:
                 return [self._group_pointer(msg)]
             return self._answer_question(msg, text)
-        form_id = self.desk.trigger(text)
+        form_id = self.forms.trigger(text)
         if form_id is not None:
             return self._start_form(msg, state, form_id, "")
         return self._answer_question(msg, text)
@@ -179,7 +179,7 @@ class Engine:
 
     def _entry_reply(self, msg: Incoming, entry_id: str) -> Outgoing:
         """An answer; where a troubleshooting flow covers the topic, offer to start it."""
-        flow = next((f for f in self.desk.forms.values() if entry_id in f.faq), None)
+        flow = next((f for f in self.forms.forms.values() if entry_id in f.faq), None)
         offer = Choice(label=self.replies.flow_offer, value=f"/flow {flow.id}") if flow else None
         choices = [offer] if offer else []
         return self._reply(msg, self.render_entry(entry_id), choices)
@@ -214,32 +214,32 @@ class Engine:
 
     def _cmd_flow(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
         flow_id = args.split(" ")[0]
-        if flow_id not in self.desk.forms:
+        if flow_id not in self.forms.forms:
             return [self._reply(msg, self.replies.unknown_entry.format(entry_id=flow_id or "?"))]
         return self._start_form(msg, state, flow_id, "")
 
     def _cmd_back(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
-        return self._with_form(msg, state, lambda f: self.desk.back(self._who(msg), f))
+        return self._with_form(msg, state, lambda f: self.forms.back(self._who(msg), f))
 
     def _cmd_skip(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
-        return self._with_form(msg, state, lambda f: self.desk.skip(self._who(msg), f))
+        return self._with_form(msg, state, lambda f: self.forms.skip(self._who(msg), f))
 
     def _cmd_edit(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
-        return self._with_form(msg, state, lambda f: self.desk.edit(self._who(msg), f, args))
+        return self._with_form(msg, state, lambda f: self.forms.edit(self._who(msg), f, args))
 
     def _cmd_cancel(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
         if self._form(state) is None:
             return [self._reply(msg, self.replies.cancelled_nothing)]
-        return self._with_form(msg, state, lambda f: self.desk.cancel(self._who(msg), f))
+        return self._with_form(msg, state, lambda f: self.forms.cancel(self._who(msg), f))
 
     def _cmd_status(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
-        prompt = self.desk.status(self._form(state))
+        prompt = self.forms.status(self._form(state))
         return [self._reply(msg, prompt.text)]
 
     def _cmd_export(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
         if msg.chat.kind is ChatKind.GROUP:
             return [self._group_pointer(msg)]
-        prompts = self.desk.export(self._who(msg), self._form(state), args)
+        prompts = self.forms.export(self._who(msg), self._form(state), args)
         return [self._from_prompt(msg, p) for p in prompts]
 
     def _cmd_help(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
@@ -268,22 +268,22 @@ class Engine:
     ) -> list[Outgoing]:
         if msg.chat.kind is ChatKind.GROUP:
             return [self._group_pointer(msg)]
-        result = self.desk.start(self._who(msg), form_id, self._form(state), args)
-        return self._desk_replies(msg, state, result)
+        result = self.forms.start(self._who(msg), form_id, self._form(state), args)
+        return self._form_replies(msg, state, result)
 
     def _with_form(
         self,
         msg: Incoming,
         state: ConversationState,
-        action: Callable[[FormState], DeskResult],
+        action: Callable[[FormState], FormResult],
     ) -> list[Outgoing]:
         form = self._form(state)
         if form is None or msg.chat.kind is ChatKind.GROUP:
             return [self._reply(msg, self.replies.no_form)]
-        return self._desk_replies(msg, state, action(form))
+        return self._form_replies(msg, state, action(form))
 
-    def _desk_replies(
-        self, msg: Incoming, state: ConversationState, result: DeskResult
+    def _form_replies(
+        self, msg: Incoming, state: ConversationState, result: FormResult
     ) -> list[Outgoing]:
         state.form = None if result.form is None else result.form.model_dump(mode="json")
         out = [self._from_prompt(msg, p) for p in result.prompts]
@@ -311,7 +311,7 @@ class Engine:
         except ValidationError:
             logger.warning("discarding unreadable form state")
             return None
-        return form if form.form_id in self.desk.forms else None
+        return form if form.form_id in self.forms.forms else None
 
     def _faq_text(self, text: str) -> str | None:
         match = self.retriever.match(text)

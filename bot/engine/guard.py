@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from bot.replies import Replies
+from bot.engine.texts import Replies
 
 MAX_MESSAGE_CHARS = 2000
 

@@ -2,15 +2,15 @@
 
 Public API (the engine and app.py need nothing else):
 
-* `ReminderDesk(store)`: `handle(msg, text, now)`, `commands()`, `schedule_change(...)`,
-  `record_approval(...)` - synchronous, called by the engine (see bot/reminders/desk.py).
-* `ReminderService(store, outboxes)`: `start()`, `stop()`, `collect_due(chat, now)`,
-  `due_hook(chat)` - the sender, wired in app.py (see bot/reminders/service.py).
+* `ReminderIntake(store)`: `handle(msg, text, now)`, `commands()`, `schedule_change(...)`,
+  `record_approval(...)` - synchronous, called by the engine (see bot/reminders/intake.py).
+* `ReminderSender(store, outboxes)`: `start()`, `stop()`, `collect_due(chat, now)`,
+  `due_hook(chat)` - the sender, wired in app.py (see bot/reminders/sender.py).
 """
 
-from bot.reminders.desk import CommandHandler, ReminderDesk, what_from_form
+from bot.reminders.intake import CommandHandler, ReminderIntake, what_from_form
 from bot.reminders.models import ChangeWhat, ExpiryWhat, Owner, QuietHours, ReminderKind
-from bot.reminders.service import ReminderService
+from bot.reminders.sender import ReminderSender
 
 __all__ = [
     "ChangeWhat",
@@ -18,8 +18,8 @@ __all__ = [
     "ExpiryWhat",
     "Owner",
     "QuietHours",
-    "ReminderDesk",
+    "ReminderIntake",
     "ReminderKind",
-    "ReminderService",
+    "ReminderSender",
     "what_from_form",
 ]

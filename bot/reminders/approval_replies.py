@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.messages import Choice, Outgoing
-from bot.reminders.desk_context import DeskContext, reply
+from bot.reminders.clocks import Clocks, reply
 from bot.reminders.events import NumberCheck, check_number, province_named_in
 from bot.reminders.models import Approved, Owner, show_time
 from bot.reminders.texts import fill
@@ -13,7 +13,7 @@ from bot.reminders.timeparse import Direction, Need, ParsedTime, parse_when
 
 
 def approved_reply(
-    desk: DeskContext,
+    clocks: Clocks,
     owner: Owner,
     number: str | None,
     text: str,
@@ -21,15 +21,15 @@ def approved_reply(
     bureau_province: str | None,
 ) -> list[Outgoing]:
     """Record an approval with a valid number; otherwise say what is wrong with the number."""
-    replies = desk.texts.replies
-    example = desk.texts.examples["approved"]
+    replies = clocks.texts.replies
+    example = clocks.texts.examples["approved"]
     if not number:
         return [reply(owner, fill(replies.approved_need_number, {"example": example}))]
     check = check_number(number)
     if check.reason == "licence":
         return [reply(owner, fill(replies.number_licence, {"number": check.raw}))]
     if check.number is None or check.province is None:
-        return [_number_problem(desk, owner, check)]
+        return [_number_problem(clocks, owner, check)]
     rest = text.replace(check.raw, " ") if text else ""
     said = province_named_in(bureau_province or rest)
     if said is not None and said.abbreviation != check.province.abbreviation:
@@ -42,7 +42,7 @@ def approved_reply(
         return [reply(owner, fill(replies.number_province_mismatch, fields))]
     when = parse_when(rest, now, need=Need.DAY, direction=Direction.PAST) if rest else None
     at = when.at if isinstance(when, ParsedTime) else now
-    plan = desk.record(owner, Approved(at=at, number=check.number), now)
+    plan = clocks.record(owner, Approved(at=at, number=check.number), now)
     next_check = show_time(plan.reminders[0].due_at) if plan.reminders else ""
     parts = [fill(replies.approved, {"number": check.number, "next_check": next_check})]
     if "-" not in check.number:
@@ -50,8 +50,8 @@ def approved_reply(
     return [reply(owner, "\n".join(parts))]
 
 
-def _number_problem(desk: DeskContext, owner: Owner, check: NumberCheck) -> Outgoing:
-    replies = desk.texts.replies
+def _number_problem(clocks: Clocks, owner: Owner, check: NumberCheck) -> Outgoing:
+    replies = clocks.texts.replies
     raw, reason, head = check.raw, check.reason, check.head
     fixed, province = check.fixed, check.province
     reasons = {

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from bot.app import App
 from bot.channels.telegram_channel import TelegramChannel
 from bot.channels.telegram_common import BOT_COMMANDS, CHANNEL
-from bot.reminders import QuietHours, ReminderService
+from bot.reminders import QuietHours, ReminderSender
 from bot.storage.sqlite import SqliteStorage
 from tests.channels.conftest import Talk, settle
 from tests.dialogue.test_dialogue import PERSONAL
@@ -169,7 +169,7 @@ async def send_due(app: App, bot: TelegramChannel, at: datetime) -> None:
     """One pass of the reminder sender, on its own connection, through the bot's outbox."""
     storage = SqliteStorage(app.settings.db_path)
     try:
-        service = ReminderService(
+        service = ReminderSender(
             storage.reminders, {CHANNEL: bot.outbox}, clock=lambda: at, quiet=NEVER_QUIET
         )
         await service.run_until_idle()

@@ -206,7 +206,7 @@ def test_restart_resumes_at_the_same_question_in_a_new_process(tmp_path: Path) -
 
 
 def test_report_past_the_holiday_data_says_it_is_an_estimate(app: App) -> None:
-    app.engine.desk.today = lambda: date(2027, 12, 20)
+    app.engine.forms.today = lambda: date(2027, 12, 20)
     chat = EngineChat(app.engine)
     fill(chat, PERSONAL)
     report = "\n".join(chat.say("确认"))

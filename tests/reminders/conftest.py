@@ -1,4 +1,4 @@
-"""Reminder fixtures: a real SQLite file, a controllable clock, a recording outbox, a desk."""
+"""Reminder fixtures: a real SQLite file, a controllable clock, a recording outbox, a intake."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.messages import ChatKind, ChatRef, Incoming, Outgoing, SendError
-from bot.reminders import ReminderDesk, ReminderService
+from bot.reminders import ReminderIntake, ReminderSender
 from bot.reminders.models import SHANGHAI
 from bot.storage.sqlite import SqliteStorage
 
@@ -80,8 +80,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def desk(storage: SqliteStorage) -> ReminderDesk:
-    return ReminderDesk(storage.reminders)
+def intake(storage: SqliteStorage) -> ReminderIntake:
+    return ReminderIntake(storage.reminders)
 
 
 @pytest.fixture
@@ -90,8 +90,8 @@ def outbox() -> RecordingOutbox:
 
 
 @pytest.fixture
-def service(storage: SqliteStorage, outbox: RecordingOutbox, clock: FakeClock) -> ReminderService:
-    return ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
+def service(storage: SqliteStorage, outbox: RecordingOutbox, clock: FakeClock) -> ReminderSender:
+    return ReminderSender(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
 
 
 def incoming(
@@ -109,17 +109,17 @@ def incoming(
 
 
 def say(
-    desk: ReminderDesk, text: str, now: datetime, **kwargs: str | bool
+    intake: ReminderIntake, text: str, now: datetime, **kwargs: str | bool
 ) -> list[Outgoing] | None:
-    """Send one message to the desk the way the engine would: commands or plain words."""
+    """Send one message to the intake the way the engine would: commands or plain words."""
     msg = incoming(text, **kwargs)  # type: ignore[arg-type]
     if text.startswith("/"):
         name, _, args = text[1:].partition(" ")
-        return desk.commands()[name](msg, args, now)
-    return desk.handle(msg, text, now)
+        return intake.commands()[name](msg, args, now)
+    return intake.handle(msg, text, now)
 
 
 def text_of(replies: list[Outgoing] | None) -> str:
     """All reply texts joined (for `in` assertions)."""
-    assert replies is not None, "expected a reply, the desk passed the message on"
+    assert replies is not None, "expected a reply, the intake passed the message on"
     return "\n".join(r.text for r in replies)

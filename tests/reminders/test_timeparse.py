@@ -99,7 +99,7 @@ def test_a_duration_next_to_a_date_is_not_a_second_time() -> None:
 def test_jionlp_is_imported_only_when_a_time_is_parsed_and_prints_nothing() -> None:
     code = (
         "import sys\n"
-        "import bot.reminders.desk, bot.reminders.service\n"
+        "import bot.reminders.intake, bot.reminders.sender\n"
         "assert 'jionlp' not in sys.modules, 'imported at start-up'\n"
         "from datetime import datetime, UTC\n"
         "from bot.reminders.timeparse import parse_when, Need\n"

@@ -1,4 +1,4 @@
-"""One ReminderService run in its own process, for the restart and two-process tests.
+"""One ReminderSender run in its own process, for the restart and two-process tests.
 
 python -m tests.reminders.worker_script DB OUT NOW_ISO WORKER [--kill-after N] [--start]
 
@@ -16,7 +16,7 @@ import os
 from datetime import datetime
 
 from bot.messages import Outgoing
-from bot.reminders import ReminderService
+from bot.reminders import ReminderSender
 from bot.storage.sqlite import SqliteStorage
 
 
@@ -51,7 +51,7 @@ async def main() -> None:
     args = parser.parse_args()
     now = datetime.fromisoformat(args.now)
     outbox = FileOutbox(args.out, args.kill_after)
-    service = ReminderService(
+    service = ReminderSender(
         SqliteStorage(args.db).reminders,
         {"test": outbox},
         clock=lambda: now,

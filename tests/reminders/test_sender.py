@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.messages import ChatRef, Outgoing, SendError
-from bot.reminders import Owner, ReminderDesk, ReminderService
+from bot.reminders import Owner, ReminderIntake, ReminderSender
 from bot.reminders.models import QUIET_HOURS, PlannedReminder, ReminderKind
 from bot.reminders.records import to_new
 from bot.storage.base import StoredReminder
@@ -66,9 +66,9 @@ async def test_every_reminder_fires_at_its_time_and_not_before(
     storage: SqliteStorage, start: datetime, text: str
 ) -> None:
     clock = FakeClock(start.astimezone(UTC))
-    desk, outbox = ReminderDesk(storage.reminders), RecordingOutbox()
-    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
-    assert say(desk, text, clock())
+    intake, outbox = ReminderIntake(storage.reminders), RecordingOutbox()
+    service = ReminderSender(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
+    assert say(intake, text, clock())
     rows = open_rows(storage)
     assert rows, "the event set no reminder"
     for row in sorted(rows, key=expected_at):
@@ -87,11 +87,11 @@ async def test_every_reminder_fires_at_its_time_and_not_before(
 
 
 async def test_the_last_sms_hour_is_urgent_in_tone_and_goes_out_at_night(
-    storage: SqliteStorage, desk: ReminderDesk, outbox: RecordingOutbox
+    storage: SqliteStorage, intake: ReminderIntake, outbox: RecordingOutbox
 ) -> None:
     clock = FakeClock(shanghai(2026, 11, 25, 0, 30).astimezone(UTC))
-    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
-    say(desk, "/sms", clock())
+    service = ReminderSender(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
+    say(intake, "/sms", clock())
     clock.set(shanghai(2026, 11, 25, 23, 30).astimezone(UTC))  # h23, in quiet hours
     await service.run_until_idle()
     last = outbox.sent[-1]
@@ -100,23 +100,23 @@ async def test_the_last_sms_hour_is_urgent_in_tone_and_goes_out_at_night(
 
 
 async def test_done_cancel_and_snooze_stop_or_move_reminders(
-    storage: SqliteStorage, desk: ReminderDesk, outbox: RecordingOutbox, clock: FakeClock
+    storage: SqliteStorage, intake: ReminderIntake, outbox: RecordingOutbox, clock: FakeClock
 ) -> None:
-    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
-    say(desk, "/sms", clock())
-    say(desk, "/sms done", clock())
-    say(desk, "公司昨天改名了", clock())
+    service = ReminderSender(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
+    say(intake, "/sms", clock())
+    say(intake, "/sms done", clock())
+    say(intake, "公司昨天改名了", clock())
     rows = open_rows(storage)
     first = rows[0]  # the change's day-7 reminder (the SMS ones are done)
     assert first.kind == ReminderKind.CHANGE_HAPPENED
-    say(desk, f"/remind snooze {first.id} 2h", clock())
+    say(intake, f"/remind snooze {first.id} 2h", clock())
     clock.set(datetime.fromtimestamp(first.due_at, UTC) + timedelta(minutes=119))
     await service.run_until_idle()
     assert outbox.sent == []
     clock.advance(minutes=1)
     await service.run_until_idle()
     assert outbox.ids() == [first.id]
-    say(desk, f"/remind cancel {first.id}", clock())
+    say(intake, f"/remind cancel {first.id}", clock())
     clock.advance(days=60)
     await service.run_until_idle()
     # Only the bureau clock (started by the SMS) is left; the SMS and change clocks are not.
@@ -125,21 +125,21 @@ async def test_done_cancel_and_snooze_stop_or_move_reminders(
 
 
 async def test_downtime_across_a_due_time_gives_one_late_reminder(
-    storage: SqliteStorage, desk: ReminderDesk, clock: FakeClock
+    storage: SqliteStorage, intake: ReminderIntake, clock: FakeClock
 ) -> None:
-    say(desk, "公司昨天改名了", clock())
+    say(intake, "公司昨天改名了", clock())
     first = open_rows(storage)[0]
     due = datetime.fromtimestamp(first.due_at, UTC)
     before = RecordingOutbox()
     clock.set(due - timedelta(hours=1))
-    await ReminderService(
+    await ReminderSender(
         storage.reminders, {"test": before}, clock=clock, worker_id="w1"
     ).run_until_idle()
     assert before.sent == []
     # The bot is down from here until 3 hours after the due time, then starts again.
     clock.set(due + timedelta(hours=3))
     after = RecordingOutbox()
-    restarted = ReminderService(
+    restarted = ReminderSender(
         SqliteStorage(db_path_of(storage)).reminders, {"test": after}, clock=clock
     )
     await restarted.run_until_idle()
@@ -183,7 +183,7 @@ async def test_quiet_hours_hold_a_non_urgent_reminder_but_not_an_urgent_one(
         now=0,
     )
     clock = FakeClock(shanghai(2026, 11, 25, 22, 0).astimezone(UTC))
-    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
+    service = ReminderSender(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
     clock.set(shanghai(2026, 11, 25, 23, 31).astimezone(UTC))
     await service.run_until_idle()
     assert outbox.ids() == [urgent_id]
@@ -197,10 +197,10 @@ async def test_quiet_hours_hold_a_non_urgent_reminder_but_not_an_urgent_one(
 
 
 async def test_a_group_reminder_mentions_the_user_who_set_it(
-    storage: SqliteStorage, desk: ReminderDesk, outbox: RecordingOutbox, clock: FakeClock
+    storage: SqliteStorage, intake: ReminderIntake, outbox: RecordingOutbox, clock: FakeClock
 ) -> None:
-    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
-    say(desk, "公司昨天改名了", clock(), chat_id="g1", group=True, user_name="张三")
+    service = ReminderSender(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
+    say(intake, "公司昨天改名了", clock(), chat_id="g1", group=True, user_name="张三")
     clock.advance(days=7)
     await service.run_until_idle()
     (message,) = outbox.sent
@@ -209,11 +209,11 @@ async def test_a_group_reminder_mentions_the_user_who_set_it(
 
 
 async def test_a_blocked_chat_pauses_until_the_user_writes_again(
-    storage: SqliteStorage, desk: ReminderDesk, clock: FakeClock
+    storage: SqliteStorage, intake: ReminderIntake, clock: FakeClock
 ) -> None:
-    say(desk, "公司昨天改名了", clock())
+    say(intake, "公司昨天改名了", clock())
     blocked = RecordingOutbox(fail_with=SendError("bot was blocked", permanent=True))
-    service = ReminderService(storage.reminders, {"test": blocked}, clock=clock, worker_id="w1")
+    service = ReminderSender(storage.reminders, {"test": blocked}, clock=clock, worker_id="w1")
     clock.advance(days=7)
     await service.run_until_idle()
     clock.advance(days=30)
@@ -221,7 +221,7 @@ async def test_a_blocked_chat_pauses_until_the_user_writes_again(
     assert blocked.calls == 1  # never retried, the rest of the chat held
     store = storage.reminders
     assert store.count("failed") == 1 and store.count("paused") == 6
-    assert desk.handle(incoming("你好"), "你好", clock()) is None  # any message resumes
+    assert intake.handle(incoming("你好"), "你好", clock()) is None  # any message resumes
     assert store.count("paused") == 0
     blocked.fail_with = None
     await service.run_until_idle()
@@ -232,11 +232,11 @@ async def test_a_blocked_chat_pauses_until_the_user_writes_again(
 
 
 async def test_a_transient_failure_is_retried_later_then_given_up(
-    storage: SqliteStorage, desk: ReminderDesk, clock: FakeClock
+    storage: SqliteStorage, intake: ReminderIntake, clock: FakeClock
 ) -> None:
-    say(desk, "公司昨天改名了", clock())
+    say(intake, "公司昨天改名了", clock())
     flaky = RecordingOutbox(fail_with=SendError("timeout"))
-    service = ReminderService(
+    service = ReminderSender(
         storage.reminders,
         {"test": flaky},
         clock=clock,
@@ -258,26 +258,26 @@ async def test_a_transient_failure_is_retried_later_then_given_up(
 
 
 async def test_the_quarterly_self_check_repeats_and_done_keeps_the_next(
-    storage: SqliteStorage, desk: ReminderDesk, outbox: RecordingOutbox, clock: FakeClock
+    storage: SqliteStorage, intake: ReminderIntake, outbox: RecordingOutbox, clock: FakeClock
 ) -> None:
-    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
-    say(desk, "/approved 粤ICP备2026012345号-1", clock())
+    service = ReminderSender(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
+    say(intake, "/approved 粤ICP备2026012345号-1", clock())
     clock.set(shanghai(2027, 2, 25, 10, 0).astimezone(UTC))
     await service.run_until_idle()
     (first,) = outbox.sent
     assert "第 1 次季度自查" in first.text and "不是法规要求" in first.text
-    say(desk, f"/remind done {reminder_id(first)}", clock())
+    say(intake, f"/remind done {reminder_id(first)}", clock())
     clock.set(shanghai(2027, 5, 25, 10, 0).astimezone(UTC))
     await service.run_until_idle()
     assert "第 2 次季度自查" in outbox.sent[-1].text
 
 
 async def test_terminal_collects_its_own_due_reminders(
-    storage: SqliteStorage, desk: ReminderDesk, clock: FakeClock
+    storage: SqliteStorage, intake: ReminderIntake, clock: FakeClock
 ) -> None:
-    say(desk, "公司昨天改名了", clock())
-    say(desk, "公司昨天改名了", clock(), user_id="u2")
-    service = ReminderService(storage.reminders, {}, clock=clock, worker_id="terminal")
+    say(intake, "公司昨天改名了", clock())
+    say(intake, "公司昨天改名了", clock(), user_id="u2")
+    service = ReminderSender(storage.reminders, {}, clock=clock, worker_id="terminal")
     hook = service.due_hook(ChatRef(channel="test", chat_id="u1"))
     assert hook() == []
     clock.set(shanghai(2026, 12, 1, 23, 30).astimezone(UTC))  # quiet hours: user is typing
@@ -286,17 +286,17 @@ async def test_terminal_collects_its_own_due_reminders(
     assert not message.text.startswith("（补发")
     assert hook() == []  # never twice
     clock.advance(days=30)  # the chat is closed for a month, then opened again
-    later = ReminderService(storage.reminders, {}, clock=clock, worker_id="terminal-2")
+    later = ReminderSender(storage.reminders, {}, clock=clock, worker_id="terminal-2")
     (late,) = later.collect_due(ChatRef(channel="test", chat_id="u1"), clock())
     assert late.text.startswith("（补发")  # d20, d27 and d29 fell due: the latest is sent
 
 
 async def test_start_sends_what_is_overdue_then_stop(
-    storage: SqliteStorage, desk: ReminderDesk, outbox: RecordingOutbox, clock: FakeClock
+    storage: SqliteStorage, intake: ReminderIntake, outbox: RecordingOutbox, clock: FakeClock
 ) -> None:
-    say(desk, "公司昨天改名了", clock())
+    say(intake, "公司昨天改名了", clock())
     clock.advance(days=8)
-    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
+    service = ReminderSender(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
     await service.start()
     await service.wait_idle()
     await service.stop()
@@ -307,9 +307,9 @@ async def test_a_timeline_across_the_year_boundary_does_not_crash(
     storage: SqliteStorage, tmp_path: Path
 ) -> None:
     clock = FakeClock(shanghai(2026, 12, 20, 10, 0).astimezone(UTC))
-    desk = ReminderDesk(storage.reminders, holidays=tmp_path)
+    intake = ReminderIntake(storage.reminders, holidays=tmp_path)
     outbox = RecordingOutbox()
-    service = ReminderService(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
+    service = ReminderSender(storage.reminders, {"test": outbox}, clock=clock, worker_id="w1")
     script = {
         shanghai(2026, 12, 21, 9, 0): "/submitted",
         shanghai(2026, 12, 28, 9, 0): "初审今天通过了",
@@ -323,7 +323,7 @@ async def test_a_timeline_across_the_year_boundary_does_not_crash(
     while clock() < end:
         for moment, text in script.items():
             if moment.astimezone(UTC) == clock():
-                answer = say(desk, text, clock())
+                answer = say(intake, text, clock())
                 assert answer is not None
                 replies.extend(m.text for m in answer)
         await service.run_until_idle()
@@ -355,9 +355,9 @@ def delivered(out: Path) -> list[tuple[int, bool]]:
 
 
 def twenty_due(storage: SqliteStorage, clock: FakeClock) -> tuple[list[int], datetime]:
-    desk = ReminderDesk(storage.reminders)
+    intake = ReminderIntake(storage.reminders)
     for n in range(20):
-        say(desk, "公司昨天改名了", clock(), user_id=f"u{n}")
+        say(intake, "公司昨天改名了", clock(), user_id=f"u{n}")
     first = [r for r in open_rows(storage) if r.step == "d7"]
     return [r.id for r in first], datetime.fromtimestamp(first[0].due_at, UTC)
 
@@ -386,9 +386,9 @@ def test_kill_and_restart_in_a_new_process_loses_and_repeats_nothing(
 def test_two_processes_on_one_database_send_each_reminder_once(
     storage: SqliteStorage, db_path: Path, tmp_path: Path, clock: FakeClock
 ) -> None:
-    desk = ReminderDesk(storage.reminders)
+    intake = ReminderIntake(storage.reminders)
     for n in range(60):
-        say(desk, "公司昨天改名了", clock(), user_id=f"u{n}")
+        say(intake, "公司昨天改名了", clock(), user_id=f"u{n}")
     ids = [r.id for r in open_rows(storage)]
     end = clock() + timedelta(days=60)
     command = [sys.executable, "-m", "tests.reminders.worker_script"]
@@ -410,9 +410,9 @@ def test_two_processes_on_one_database_send_each_reminder_once(
 def test_two_workers_in_threads_send_each_reminder_once(
     storage: SqliteStorage, db_path: Path, clock: FakeClock
 ) -> None:
-    desk = ReminderDesk(storage.reminders)
+    intake = ReminderIntake(storage.reminders)
     for n in range(100):
-        say(desk, "公司昨天改名了", clock(), user_id=f"u{n}")
+        say(intake, "公司昨天改名了", clock(), user_id=f"u{n}")
     ids = [r.id for r in open_rows(storage)]
     clock.advance(days=60)
     sent: list[int] = []
@@ -425,7 +425,7 @@ def test_two_workers_in_threads_send_each_reminder_once(
 
     def worker(name: str) -> None:
         own = SqliteStorage(db_path)
-        service = ReminderService(
+        service = ReminderSender(
             own.reminders, {"test": SharedOutbox()}, clock=clock, worker_id=name, batch=10
         )
         asyncio.run(service.run_until_idle())

@@ -1,4 +1,4 @@
-"""The filing desk: starts, continues, corrects and finishes forms and flows for one user.
+"""Forms: starts, continues, corrects and finishes forms and flows for one user.
 
 It owns the dialogue's rules of conversation (one question at a time, interruptions, /back,
 /skip, /edit, /cancel, /status, confirm, /export) on top of the pure runner, and keeps each
@@ -40,14 +40,14 @@ def looks_like_question(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Who:
-    """The user a desk call is for."""
+    """The user a forms call is for."""
 
     channel: str
     user_id: str
 
 
 @dataclass
-class DeskResult:
+class FormResult:
     """Replies, the form state to keep (None: no form running), and a form that just ended."""
 
     prompts: list[Prompt]
@@ -68,7 +68,7 @@ def load_forms(root: Path | None = None) -> dict[str, FormSpec]:
     return forms
 
 
-class FilingDesk:
+class Forms:
     """Drives forms for users; synchronous and channel-neutral."""
 
     def __init__(
@@ -96,7 +96,7 @@ class FilingDesk:
 
     def start(
         self, who: Who, form_id: str, current: FormState | None, args: str = ""
-    ) -> DeskResult:
+    ) -> FormResult:
         """/filing and friends: resume, choose among saved filings, or start a new one."""
         spec = self.forms[form_id]
         if current is not None and current.form_id == form_id and not args:
@@ -127,7 +127,7 @@ class FilingDesk:
             ]
             choices.append(Choice(label=self.texts.new_filing, value=f"/{form_id} new"))
             text = self.texts.which_filing.format(count=len(open_rows))
-            return DeskResult([Prompt(text, choices)], current)
+            return FormResult([Prompt(text, choices)], current)
         filing_id = self.filings.create(who.channel, who.user_id, form_id, spec.title)
         state = FormState(form_id=form_id, filing_id=filing_id)
         return self._begin(spec, state, spec.intro)
@@ -137,17 +137,17 @@ class FilingDesk:
             self.filings.get(who.channel, who.user_id, int(raw_id)) if raw_id.isdigit() else None
         )
 
-    def _begin(self, spec: FormSpec, state: FormState, intro: str) -> DeskResult:
+    def _begin(self, spec: FormSpec, state: FormState, intro: str) -> FormResult:
         prompts = [Prompt(intro.strip())] if intro.strip() else []
-        return DeskResult(prompts + self._next(spec, state), state)
+        return FormResult(prompts + self._next(spec, state), state)
 
-    def _resume(self, spec: FormSpec, state: FormState) -> DeskResult:
+    def _resume(self, spec: FormSpec, state: FormState) -> FormResult:
         head = Prompt(self.texts.resumed.format(title=spec.title))
-        return DeskResult([head, *self._next(spec, state)], state)
+        return FormResult([head, *self._next(spec, state)], state)
 
     # ---- answering ---------------------------------------------------------------------
 
-    def handle(self, who: Who, state: FormState, text: str, faq: FaqLookup) -> DeskResult:
+    def handle(self, who: Who, state: FormState, text: str, faq: FaqLookup) -> FormResult:
         """One message while a form runs: an answer, a correction, or a question in between."""
         spec = self.forms[state.form_id]
         edit_name = runner.edit_request(text)
@@ -165,7 +165,7 @@ class FilingDesk:
                 back = Prompt(
                     self.texts.back_to_question.format(question=again.text), again.choices
                 )
-                return DeskResult([Prompt(answer), back], state)
+                return FormResult([Prompt(answer), back], state)
         try:
             result = runner.answer(slot, state, text, self.today())
         except InputError as err:
@@ -174,7 +174,7 @@ class FilingDesk:
             invalid = self.texts.invalid.format(
                 reason=reason, example=err.example or slot.example, question=again.text
             )
-            return DeskResult([Prompt(invalid, again.choices)], state)
+            return FormResult([Prompt(invalid, again.choices)], state)
         runner.store(state, slot, result)
         prompts = []
         chosen = next((c for c in slot.choices if c.value == result.value), None)
@@ -184,7 +184,7 @@ class FilingDesk:
         follow = self._next(spec, state)
         if not follow:
             return self._finish_or_confirm(who, spec, state, prompts)
-        return DeskResult(prompts + follow, state)
+        return FormResult(prompts + follow, state)
 
     def _next(self, spec: FormSpec, state: FormState) -> list[Prompt]:
         slot = runner.next_slot(spec, state)
@@ -199,16 +199,16 @@ class FilingDesk:
 
     def _confirming(
         self, who: Who, spec: FormSpec, state: FormState, text: str, faq: FaqLookup
-    ) -> DeskResult:
+    ) -> FormResult:
         folded = text.strip()
         if folded in {self.texts.summary_confirm, "确认", "确认无误", "1", "是", "对"}:
             return self._complete(who, spec, state)
         if folded in {self.texts.summary_edit, "2", "修改"}:
             names = "、".join(s.label for s in runner.applicable(spec, state))
-            return DeskResult([Prompt(self.texts.edit_which.format(names=names))], state)
+            return FormResult([Prompt(self.texts.edit_which.format(names=names))], state)
         if looks_like_question(text) and (answer := faq(text)) is not None:
-            return DeskResult([Prompt(answer), self._confirm_prompt()], state)
-        return DeskResult([self._confirm_prompt()], state)
+            return FormResult([Prompt(answer), self._confirm_prompt()], state)
+        return FormResult([self._confirm_prompt()], state)
 
     def _confirm_prompt(self) -> Prompt:
         choices = [
@@ -219,7 +219,7 @@ class FilingDesk:
 
     def _finish_or_confirm(
         self, who: Who, spec: FormSpec, state: FormState, before: list[Prompt] | None = None
-    ) -> DeskResult:
+    ) -> FormResult:
         before = before or []
         # Only a filing has a summary to confirm; a change or a flow ends at its last answer.
         if spec.kind is not FormKind.FILING:
@@ -229,67 +229,67 @@ class FilingDesk:
         state.phase = Phase.CONFIRMING
         self._save(who, spec, state)
         summary = "\n".join([self.texts.summary_head, *runner.summary_lines(spec, state)])
-        return DeskResult([*before, Prompt(summary), self._confirm_prompt()], state)
+        return FormResult([*before, Prompt(summary), self._confirm_prompt()], state)
 
-    def _complete(self, who: Who, spec: FormSpec, state: FormState) -> DeskResult:
+    def _complete(self, who: Who, spec: FormSpec, state: FormState) -> FormResult:
         state.phase = Phase.DONE
         if spec.kind is FormKind.FLOW:
             known = runner.facts(state.values)
             outcome = next(o for o in spec.outcomes if runner.holds(o.when, known))
             text = f"{outcome.text.strip()}\n来源：{outcome.source}"
-            return DeskResult([Prompt(text)], None, finished=state, finished_spec=spec)
+            return FormResult([Prompt(text)], None, finished=state, finished_spec=spec)
         if spec.kind is FormKind.CHANGE:
             text = explain_change(state.values, self.today())
         else:
             text = render_report(build_report(state.values, self.today()))
         self._save(who, spec, state, status="checked")
-        return DeskResult([Prompt(text)], None, finished=state, finished_spec=spec)
+        return FormResult([Prompt(text)], None, finished=state, finished_spec=spec)
 
     # ---- corrections and commands -----------------------------------------------------
 
-    def back(self, who: Who, state: FormState) -> DeskResult:
+    def back(self, who: Who, state: FormState) -> FormResult:
         """/back: undo the last answer and ask it again."""
         spec = self.forms[state.form_id]
         if runner.go_back(state) is None:
-            return DeskResult(
+            return FormResult(
                 [Prompt(self.texts.nothing_to_go_back_to), *self._next(spec, state)], state
             )
         self._save(who, spec, state)
-        return DeskResult(self._next(spec, state), state)
+        return FormResult(self._next(spec, state), state)
 
-    def skip(self, who: Who, state: FormState) -> DeskResult:
+    def skip(self, who: Who, state: FormState) -> FormResult:
         """/skip: leave an optional question empty."""
         spec = self.forms[state.form_id]
         slot = runner.next_slot(spec, state)
         if slot is None or state.phase is not Phase.ASKING:
-            return DeskResult([self._confirm_prompt()], state)
+            return FormResult([self._confirm_prompt()], state)
         if not slot.optional:
             text = self.texts.cannot_skip.format(label=slot.label, help=slot.help)
-            return DeskResult(
+            return FormResult(
                 [Prompt(text.strip()), runner.ask(spec, state, slot, self.texts)], state
             )
         state.skipped.append(slot.name)
         self._save(who, spec, state)
         head = Prompt(self.texts.skipped.format(label=slot.label))
         follow = self._next(spec, state) or self._finish_or_confirm(who, spec, state).prompts
-        return DeskResult([head, *follow], state)
+        return FormResult([head, *follow], state)
 
-    def edit(self, who: Who, state: FormState, name: str) -> DeskResult:
+    def edit(self, who: Who, state: FormState, name: str) -> FormResult:
         """/edit 手机号 or "改一下域名": ask that question again, keep the rest."""
         spec = self.forms[state.form_id]
         names = "、".join(s.label for s in runner.applicable(spec, state))
         if not name.strip():
-            return DeskResult([Prompt(self.texts.edit_which.format(names=names))], state)
+            return FormResult([Prompt(self.texts.edit_which.format(names=names))], state)
         slot = runner.find_slot(spec, state, name)
         if slot is None:
-            return DeskResult(
+            return FormResult(
                 [Prompt(self.texts.edit_unknown.format(name=name, names=names))], state
             )
         # Every slot before the current one is answered, so the edited slot becomes the next
         # question, and after it the form continues where it was.
         runner.unanswer(state, slot.name)
         self._save(who, spec, state)
-        return DeskResult(self._next(spec, state), state)
+        return FormResult(self._next(spec, state), state)
 
     def status(self, state: FormState | None) -> Prompt:
         """/status: which form, progress, the next question."""
@@ -311,11 +311,11 @@ class FilingDesk:
             )
         )
 
-    def cancel(self, who: Who, state: FormState) -> DeskResult:
+    def cancel(self, who: Who, state: FormState) -> FormResult:
         """/cancel: stop asking; the answers stay until /forget."""
         spec = self.forms[state.form_id]
         self._save(who, spec, state, status="paused")
-        return DeskResult([Prompt(self.texts.cancelled.format(title=spec.title))], None)
+        return FormResult([Prompt(self.texts.cancelled.format(title=spec.title))], None)
 
     def export(self, who: Who, state: FormState | None, args: str = "") -> list[Prompt]:
         """/export: a filing as a Markdown checklist and a JSON file (personal data masked)."""

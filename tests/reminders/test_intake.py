@@ -1,4 +1,4 @@
-"""The desk as the engine sees it: transcripts of events, commands and bad input."""
+"""The intake as the engine sees it: transcripts of events, commands and bad input."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, date
 
 import pytest
 
-from bot.reminders import ChangeWhat, Owner, ReminderDesk, what_from_form
+from bot.reminders import ChangeWhat, Owner, ReminderIntake, what_from_form
 from bot.reminders.models import ReminderKind
 from bot.storage.sqlite import SqliteStorage
 from tests.reminders.conftest import FakeClock, incoming, say, shanghai, text_of
@@ -18,9 +18,9 @@ def open_rows(storage: SqliteStorage, user_id: str = "u1") -> list[tuple[str, st
 
 
 def test_sms_received_starts_the_24_hour_clock(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    replies = say(desk, "我刚收到管局的短信", clock())
+    replies = say(intake, "我刚收到管局的短信", clock())
     text = text_of(replies)
     assert "2026年11月26日 10:00" in text  # the window closes 24 h later, Beijing time
     assert "身份证号码后 6 位" in text and "输错 5 次" in text
@@ -32,79 +32,81 @@ def test_sms_received_starts_the_24_hour_clock(
 
 
 def test_sms_reported_after_the_window_says_what_to_do_now(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    text = text_of(say(desk, "/sms 前天下午3点", clock()))
+    text = text_of(say(intake, "/sms 前天下午3点", clock()))
     assert "已在" in text and "重新提交" in text
     assert [s for k, s in open_rows(storage) if k == ReminderKind.SMS_WINDOW] == []
 
 
 def test_vague_time_gets_a_question_not_a_guess(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    text = text_of(say(desk, "昨天下午收到短信了", clock()))
+    text = text_of(say(intake, "昨天下午收到短信了", clock()))
     assert "几点" in text and "/sms" in text
     assert open_rows(storage) == []
 
 
 def test_sms_done_stops_the_window(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    say(desk, "/sms", clock())
-    assert "24 小时时钟已停止" in text_of(say(desk, "短信核验完成了", clock()))
+    say(intake, "/sms", clock())
+    assert "24 小时时钟已停止" in text_of(say(intake, "短信核验完成了", clock()))
     assert all(k != ReminderKind.SMS_WINDOW for k, _ in open_rows(storage))
 
 
 def test_change_made_yesterday(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    text = text_of(say(desk, "公司昨天改名了", clock()))
+    text = text_of(say(intake, "公司昨天改名了", clock()))
     assert "立即办理" in text and "2026年12月24日" in text
     assert [s for _, s in open_rows(storage)] == ["d7", "d20", "d27", "d29", "o31", "o38", "o45"]
 
 
 def test_change_without_a_date_asks_for_it(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    text = text_of(say(desk, "公司改名了", clock()))
+    text = text_of(say(intake, "公司改名了", clock()))
     assert "哪天" in text
     assert open_rows(storage) == []
 
 
 def test_planned_change_and_the_dialogue_entry_point(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
     owner = Owner.of(incoming())
-    replies = desk.schedule_change(owner, ChangeWhat.DOMAIN, date(2027, 3, 1), clock())
+    replies = intake.schedule_change(owner, ChangeWhat.DOMAIN, date(2027, 3, 1), clock())
     text = text_of(replies)
     assert "提前 30 日" in text and "2027年1月30日" in text and "新增网站" in text
     assert [s for _, s in open_rows(storage)] == ["d14", "d7", "d1", "d0"]
     # Reporting the same kind of change again replaces the clock, it does not add one.
-    desk.schedule_change(owner, ChangeWhat.DOMAIN, date(2027, 4, 1), clock())
+    intake.schedule_change(owner, ChangeWhat.DOMAIN, date(2027, 4, 1), clock())
     assert len(open_rows(storage)) == 4
 
 
 def test_ip_change_explains_no_refiling(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    text = text_of(say(desk, "/change IP 昨天", clock()))
+    text = text_of(say(intake, "/change IP 昨天", clock()))
     assert "不需要重新备案" in text and "接入备案" in text
     assert open_rows(storage) == []
 
 
 def test_approval_gives_the_footer_snippet_and_ends_the_waiting_clocks(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    say(desk, "初审通过了", clock())
-    text = text_of(say(desk, "备案下来了, 号是 粤ICP备2026012345号-1", clock()))
+    say(intake, "初审通过了", clock())
+    text = text_of(say(intake, "备案下来了, 号是 粤ICP备2026012345号-1", clock()))
     assert '<a href="https://beian.miit.gov.cn/"' in text
     assert "text-align:center" in text and "粤ICP备2026012345号-1</a>" in text
     assert "不是法规要求" in text
     assert open_rows(storage) == [(ReminderKind.SELF_CHECK, "quarter")]
 
 
-def test_subject_number_gets_the_website_number_note(desk: ReminderDesk, clock: FakeClock) -> None:
-    assert "-序号" in text_of(say(desk, "/approved 京ICP备16020626号", clock()))
+def test_subject_number_gets_the_website_number_note(
+    intake: ReminderIntake, clock: FakeClock
+) -> None:
+    assert "-序号" in text_of(say(intake, "/approved 京ICP备16020626号", clock()))
 
 
 @pytest.mark.parametrize(
@@ -119,118 +121,126 @@ def test_subject_number_gets_the_website_number_note(desk: ReminderDesk, clock: 
     ],
 )
 def test_bad_numbers_get_the_reason_and_a_valid_example(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock, text: str, expected: str
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock, text: str, expected: str
 ) -> None:
-    reply = text_of(say(desk, text, clock()))
+    reply = text_of(say(intake, text, clock()))
     assert expected in reply
     assert "ICP备2026012345号-1" in reply or "ICP备2026012345号" in reply
     assert open_rows(storage) == []
 
 
-def test_a_fixable_number_offers_the_fix_as_a_button(desk: ReminderDesk, clock: FakeClock) -> None:
-    replies = say(desk, "/approved 粤ICP备2026012345", clock())
+def test_a_fixable_number_offers_the_fix_as_a_button(
+    intake: ReminderIntake, clock: FakeClock
+) -> None:
+    replies = say(intake, "/approved 粤ICP备2026012345", clock())
     assert replies is not None
     assert replies[0].choices[0].value == "/approved 粤ICP备2026012345号"
 
 
 def test_dialogue_approval_checks_the_bureau_province(
-    desk: ReminderDesk, clock: FakeClock
+    intake: ReminderIntake, clock: FakeClock
 ) -> None:
     owner = Owner.of(incoming())
-    wrong = desk.record_approval(owner, "粤ICP备2026012345号-1", clock(), bureau_province="浙江")
+    wrong = intake.record_approval(owner, "粤ICP备2026012345号-1", clock(), bureau_province="浙江")
     assert "浙江" in text_of(wrong)
-    right = desk.record_approval(owner, "粤ICP备2026012345号-1", clock(), bureau_province="广东")
+    right = intake.record_approval(owner, "粤ICP备2026012345号-1", clock(), bureau_province="广东")
     assert "恭喜" in text_of(right)
 
 
 def test_site_live_police_and_expiry(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    assert "beian.mps.gov.cn" in text_of(say(desk, "网站今天上线了", clock()))
-    assert "挂到网站底部" in text_of(say(desk, "公安备案通过了", clock()))
-    assert "到期前 30 天和 7 天" in text_of(say(desk, "域名2027年5月1日到期", clock()))
-    assert "已在" in text_of(say(desk, "/expiry 服务器 2026-11-01", clock()))
+    assert "beian.mps.gov.cn" in text_of(say(intake, "网站今天上线了", clock()))
+    assert "挂到网站底部" in text_of(say(intake, "公安备案通过了", clock()))
+    assert "到期前 30 天和 7 天" in text_of(say(intake, "域名2027年5月1日到期", clock()))
+    assert "已在" in text_of(say(intake, "/expiry 服务器 2026-11-01", clock()))
     kinds = {k for k, _ in open_rows(storage)}
     assert kinds == {ReminderKind.POLICE_DISPLAY, ReminderKind.DOMAIN_EXPIRY}
 
 
-def test_server_expiry_from_purchase_date(desk: ReminderDesk, clock: FakeClock) -> None:
-    text = text_of(say(desk, "服务器是今年3月1日买的，买了1年", clock()))
+def test_server_expiry_from_purchase_date(intake: ReminderIntake, clock: FakeClock) -> None:
+    text = text_of(say(intake, "服务器是今年3月1日买的，买了1年", clock()))
     assert "2027年3月1日" in text and "12 个月" in text
 
 
 def test_waiting_too_long_already_gets_the_advice_at_once(
-    desk: ReminderDesk, clock: FakeClock
+    intake: ReminderIntake, clock: FakeClock
 ) -> None:
-    text = text_of(say(desk, "/submitted 11月1日", clock()))
+    text = text_of(say(intake, "/submitted 11月1日", clock()))
     assert "备案客服" in text and "核实电话" in text
 
 
 def test_year_boundary_past_the_holiday_data_notes_the_estimate(
-    desk: ReminderDesk, clock: FakeClock
+    intake: ReminderIntake, clock: FakeClock
 ) -> None:
     clock.set(shanghai(2026, 12, 28, 10, 0))
-    text = text_of(say(desk, "初审今天通过了", clock()))
+    text = text_of(say(intake, "初审今天通过了", clock()))
     assert "2027 年的法定节假日安排我还没有数据" in text
 
 
-def test_questions_are_left_to_the_faq(desk: ReminderDesk, clock: FakeClock) -> None:
-    assert say(desk, "换域名要重新备案吗", clock()) is None
-    assert say(desk, "备案要多久", clock()) is None
+def test_questions_are_left_to_the_faq(intake: ReminderIntake, clock: FakeClock) -> None:
+    assert say(intake, "换域名要重新备案吗", clock()) is None
+    assert say(intake, "备案要多久", clock()) is None
 
 
-def test_reminders_lists_clocks_with_beijing_times(desk: ReminderDesk, clock: FakeClock) -> None:
-    assert "没有提醒" in text_of(say(desk, "/reminders", clock()))
-    say(desk, "公司昨天改名了", clock())
-    text = text_of(say(desk, "/reminders", clock()))
+def test_reminders_lists_clocks_with_beijing_times(
+    intake: ReminderIntake, clock: FakeClock
+) -> None:
+    assert "没有提醒" in text_of(say(intake, "/reminders", clock()))
+    say(intake, "公司昨天改名了", clock())
+    text = text_of(say(intake, "/reminders", clock()))
     assert "主体信息变更备案（变更后 30 日内）：下次 2026年12月1日 10:00" in text
     assert "之后还有 6 次" in text and "/remind cancel" in text
 
 
 def test_done_cancel_and_snooze(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    say(desk, "公司昨天改名了", clock())
+    say(intake, "公司昨天改名了", clock())
     first = storage.reminders.open_for_user("test", "u1")[0]
-    text = text_of(say(desk, f"/remind snooze {first.id} 1d", clock()))
+    text = text_of(say(intake, f"/remind snooze {first.id} 1d", clock()))
     assert "2026年12月2日 10:00" in text
-    assert "不再提醒" in text_of(say(desk, f"/remind cancel {first.id}", clock()))
+    assert "不再提醒" in text_of(say(intake, f"/remind cancel {first.id}", clock()))
     assert open_rows(storage) == []
-    assert "没有找到" in text_of(say(desk, f"/remind done {first.id}", clock()))
+    assert "没有找到" in text_of(say(intake, f"/remind done {first.id}", clock()))
 
 
 def test_sms_snooze_stops_before_the_window_closes(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    say(desk, "/sms", clock())
+    say(intake, "/sms", clock())
     h23 = next(r for r in storage.reminders.open_for_user("test", "u1") if r.step == "h23")
-    text = text_of(say(desk, f"/remind snooze {h23.id} 3h", clock()))
+    text = text_of(say(intake, f"/remind snooze {h23.id} 3h", clock()))
     assert "2026年11月26日 09:45" in text  # clamped to 15 minutes before the close
     clock.advance(hours=23, minutes=50)
-    assert "不能再推迟" in text_of(say(desk, f"/remind snooze {h23.id} 1h", clock()))
+    assert "不能再推迟" in text_of(say(intake, f"/remind snooze {h23.id} 1h", clock()))
 
 
 def test_someone_else_cannot_touch_my_reminder_in_a_group(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    say(desk, "公司昨天改名了", clock(), chat_id="g1", group=True)
+    say(intake, "公司昨天改名了", clock(), chat_id="g1", group=True)
     row = storage.reminders.open_for_user("test", "u1")[0]
-    reply = say(desk, f"/remind cancel {row.id}", clock(), user_id="u2", chat_id="g1", group=True)
+    reply = say(
+        intake, f"/remind cancel {row.id}", clock(), user_id="u2", chat_id="g1", group=True
+    )
     assert "只有设置提醒的人" in text_of(reply)
     assert len(open_rows(storage)) == 7
 
 
-def test_in_a_group_reminders_lists_only_that_groups(desk: ReminderDesk, clock: FakeClock) -> None:
-    say(desk, "公司昨天改名了", clock())  # private
-    say(desk, "网站今天上线了", clock(), chat_id="g1", group=True)
-    text = text_of(say(desk, "/reminders", clock(), chat_id="g1", group=True))
+def test_in_a_group_reminders_lists_only_that_groups(
+    intake: ReminderIntake, clock: FakeClock
+) -> None:
+    say(intake, "公司昨天改名了", clock())  # private
+    say(intake, "网站今天上线了", clock(), chat_id="g1", group=True)
+    text = text_of(say(intake, "/reminders", clock(), chat_id="g1", group=True))
     assert "公安联网备案" in text and "主体信息" not in text
 
 
 def test_forget_deletes_reminders(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
-    say(desk, "公司昨天改名了", clock())
+    say(intake, "公司昨天改名了", clock())
     assert storage.forget_user("test", "u1") == 7
     assert open_rows(storage) == []
 
@@ -259,27 +269,27 @@ def test_forget_deletes_reminders(
     ],
 )
 def test_bad_input_never_raises_and_explains(
-    desk: ReminderDesk, storage: SqliteStorage, clock: FakeClock, text: str
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock, text: str
 ) -> None:
-    replies = say(desk, text, clock())
+    replies = say(intake, text, clock())
     assert replies is not None and replies[0].text
     assert storage.db["reminders"].exists()
 
 
 def test_a_failure_inside_is_a_reply_not_a_crash(
-    desk: ReminderDesk, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    intake: ReminderIntake, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire 13800138000")
 
-    monkeypatch.setattr(desk.store, "schedule", boom)
-    text = text_of(say(desk, "公司昨天改名了", clock()))
+    monkeypatch.setattr(intake.store, "schedule", boom)
+    text = text_of(say(intake, "公司昨天改名了", clock()))
     assert "没有设置成功" in text and "例如" in text
 
 
-def test_every_time_shown_is_beijing_time(desk: ReminderDesk, clock: FakeClock) -> None:
+def test_every_time_shown_is_beijing_time(intake: ReminderIntake, clock: FakeClock) -> None:
     clock.set(shanghai(2026, 11, 25, 23, 30).astimezone(UTC))  # 15:30 UTC
-    text = text_of(say(desk, "/sms", clock()))
+    text = text_of(say(intake, "/sms", clock()))
     assert "2026年11月25日 23:30" in text and "15:30" not in text
 
 

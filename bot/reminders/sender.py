@@ -1,19 +1,24 @@
-"""ReminderService: wakes on a timer, claims due rows atomically, sends them, records the outcome.
+"""ReminderSender: wakes on a timer, claims due rows atomically, sends them, records the outcome.
 
 The `reminders` table is the truth; APScheduler only wakes the sender every `tick_seconds`.
 
 Wiring (app.py)::
 
-    service = ReminderService(open_storage(settings).reminders, {"telegram": outbox})
-    await service.start()     # overdue rows go out at once, marked late; then every tick
+    sender = ReminderSender(open_storage(settings).reminders, {"telegram": outbox})
+    await sender.start()     # overdue rows go out at once, marked late; then every tick
     ...
-    await service.stop()
+    await sender.stop()
 
 and for the terminal, which cannot be woken, due reminders ride on the next reply (the
 interactive chat also polls `due_hook(chat)` while the user is idle)::
 
-    service = ReminderService(app.storage.reminders, {})
-    engine.inline_due = service.collect_due
+    sender = ReminderSender(app.storage.reminders, {})
+    engine.inline_due = sender.collect_due
+
+Store calls are made on the event loop: SQLite answers them in microseconds. A network
+backend's calls (PostgreSQL) belong in a thread: wrap the `self.store.*` calls made from
+`start`, `run_once` and `_send_one` in `asyncio.to_thread` (the store is synchronous by
+contract).
 
 Guarantees and their limits:
 
@@ -71,7 +76,7 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-class ReminderService:
+class ReminderSender:
     """The asynchronous sender; every decision about time is taken on the injected clock."""
 
     def __init__(

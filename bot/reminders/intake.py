@@ -1,25 +1,25 @@
-"""ReminderDesk: the one object the engine calls for events and reminder commands.
+"""ReminderIntake: the one object the engine calls for events and reminder commands.
 
 Synchronous, like the rest of the core. The engine:
 
-* calls `desk.handle(msg, text, now)` for every message that is not a command (before the FAQ);
+* calls `intake.handle(msg, text, now)` for every message that is not a command (before the FAQ);
   `None` means "not an event", go on. It also resumes reminders paused because the chat had
   blocked the bot (the user is back).
-* merges `desk.commands()` into its command table: name -> `handler(msg, args, now)`.
+* merges `intake.commands()` into its command table: name -> `handler(msg, args, now)`.
   Commands: /reminders, /remind done|cancel|snooze ID [30m|1h|1d], /sms [时间|done],
   /submitted [时间], /passed [时间], /approved 备案号 [省份], /change 类型 日期, /live [日期],
   /police_ok [日期], /expiry 服务器|域名 日期, /returned [时间].
 * the filing dialogue, when its change form finishes, calls
-  `desk.schedule_change(owner, what_from_form(change_type), day, now)` (skip it when that is
+  `intake.schedule_change(owner, what_from_form(change_type), day, now)` (skip it when that is
   None); with a number and the bureau's province it
-  knows, `desk.record_approval(owner, number, now, bureau_province="广东")`. Both return the
+  knows, `intake.record_approval(owner, number, now, bureau_province="广东")`. Both return the
   replies to send. `Owner.of(msg)` builds the owner from the message.
 
 Nothing raises out of these methods: bad input gets a zh-CN reply with a valid example.
 
-The work is done in helper modules that never import this one: reminder_commands.py
-(/reminders, /remind), event_replies.py and approval_replies.py (recording an event and
-wording the reply), desk_context.py (what they share).
+The work is done in helper modules that never import this one: commands.py (/reminders,
+/remind), event_replies.py and approval_replies.py (recording an event and wording the
+reply), all acting on one `Clocks` (clocks.py).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bot.messages import Incoming, Outgoing
-from bot.reminders import planner
 from bot.reminders.approval_replies import approved_reply
-from bot.reminders.desk_context import reply
+from bot.reminders.clocks import Clocks, reply
+from bot.reminders.commands import act_on_reminder, list_reminders
 from bot.reminders.event_replies import changed_reply, event_reply, on_event
 from bot.reminders.events import (
     Detected,
@@ -49,14 +49,10 @@ from bot.reminders.models import (
     QUIET_HOURS,
     Changed,
     ChangeWhat,
-    Event,
     Owner,
     QuietHours,
     SmsVerified,
 )
-from bot.reminders.planner import Plan
-from bot.reminders.records import to_new
-from bot.reminders.reminder_commands import act_on_reminder, list_reminders
 from bot.reminders.texts import ReminderTexts, fill, load_reminder_texts
 from bot.storage.base import ReminderStore
 
@@ -67,7 +63,7 @@ CommandHandler = Callable[[Incoming, str, datetime], list[Outgoing]]
 _DONE_WORDS = {"done", "ok", "完成", "已完成", "好了", "核验完成", "已核验"}
 
 
-class ReminderDesk:
+class ReminderIntake:
     """Turns reported events into durable reminders and answers the reminder commands."""
 
     def __init__(
@@ -78,10 +74,8 @@ class ReminderDesk:
         quiet: QuietHours = QUIET_HOURS,
         holidays: Path | None = None,
     ) -> None:
-        self.store = store
-        self.texts = texts or load_reminder_texts()
-        self.quiet = quiet
-        self.holidays = holidays
+        self.clocks = Clocks(store, texts or load_reminder_texts(), quiet, holidays)
+        self.store, self.texts = self.clocks.store, self.clocks.texts
 
     # ---- the engine's entry points -----------------------------------------------------
 
@@ -93,7 +87,7 @@ class ReminderDesk:
             detected = detect(text)
             if detected is None:
                 return None
-            return on_event(self, owner, detected, now)
+            return on_event(self.clocks, owner, detected, now)
         except Exception as exc:
             return self._failed(owner, exc, "sms_received")
 
@@ -124,7 +118,7 @@ class ReminderDesk:
     ) -> list[Outgoing]:
         """For the filing dialogue: a change (planned or made) on `day` starts its clock."""
         try:
-            return changed_reply(self, owner, Changed(what=what, day=day), now)
+            return changed_reply(self.clocks, owner, Changed(what=what, day=day), now)
         except Exception as exc:
             return self._failed(owner, exc, "changed")
 
@@ -133,42 +127,26 @@ class ReminderDesk:
     ) -> list[Outgoing]:
         """For the filing dialogue: check the number (and its province) and start the clocks."""
         try:
-            return approved_reply(self, owner, number, "", now, bureau_province)
+            return approved_reply(self.clocks, owner, number, "", now, bureau_province)
         except Exception as exc:
             return self._failed(owner, exc, "approved")
-
-    def record(self, owner: Owner, event: Event, now: datetime) -> Plan:
-        """Store what an event does to the owner's clocks (atomically) and return the plan."""
-        plan = planner.plan(event, now, quiet=self.quiet, holidays=self.holidays)
-        series = plan.series
-        rows = [to_new(owner, series, r) for r in plan.reminders] if series else []
-        ids = self.store.schedule(
-            rows,
-            channel=owner.chat.channel,
-            user_id=owner.user_id,
-            replace=[series] if series else [],
-            close=plan.closes,
-            now=int(now.timestamp()),
-        )
-        logger.info("clock %s: %d reminders set", series or "-", len(ids))
-        return plan
 
     # ---- commands ----------------------------------------------------------------------
 
     def cmd_reminders(self, msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
         """/reminders: the user's clocks, each with its next due time."""
-        return list_reminders(self, msg, args, now)
+        return list_reminders(self.clocks, msg, args, now)
 
     def cmd_remind(self, msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
         """/remind done|cancel|snooze ID [duration]: act on one reminder (and its clock)."""
-        return act_on_reminder(self, msg, args, now)
+        return act_on_reminder(self.clocks, msg, args, now)
 
     def cmd_sms(self, msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
         """/sms [时间]: the SMS arrived (now unless a time is given); /sms done: verified."""
         owner = Owner.of(msg)
         if normalize(args).strip().lower() in _DONE_WORDS:
-            return event_reply(self, owner, SmsVerified(at=now), now)
-        return on_event(self, owner, Detected(EventKind.SMS_RECEIVED, normalize(args)), now)
+            return event_reply(self.clocks, owner, SmsVerified(at=now), now)
+        return on_event(self.clocks, owner, Detected(EventKind.SMS_RECEIVED, normalize(args)), now)
 
     def cmd_change(self, msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
         """/change 类型 日期: a planned or made change."""
@@ -177,7 +155,7 @@ class ReminderDesk:
         if what is None:
             return [reply(owner, self.texts.replies.change_need_what)]
         return on_event(
-            self, owner, Detected(EventKind.CHANGED, normalize(args), change=what), now
+            self.clocks, owner, Detected(EventKind.CHANGED, normalize(args), change=what), now
         )
 
     def cmd_expiry(self, msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
@@ -190,14 +168,14 @@ class ReminderDesk:
             expiry=expiry_what_in(text),
             purchase_months=duration_months(text) if "买" in text else None,
         )
-        return on_event(self, owner, detected, now)
+        return on_event(self.clocks, owner, detected, now)
 
     def _event_command(self, kind: EventKind) -> CommandHandler:
         def handler(msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
             """The event `kind`, with a time (or number) taken from the arguments."""
             text = normalize(args)
             number = find_number(text) if kind is EventKind.APPROVED else None
-            return on_event(self, Owner.of(msg), Detected(kind, text, number=number), now)
+            return on_event(self.clocks, Owner.of(msg), Detected(kind, text, number=number), now)
 
         return handler
 
@@ -216,7 +194,7 @@ class ReminderDesk:
     def _failed(self, owner: Owner, exc: Exception, example_key: str) -> list[Outgoing]:
         # The message may contain personal data, the traceback frames do not: log those only.
         frames = "".join(traceback.format_tb(exc.__traceback__))
-        logger.error("reminder desk failed (%s):\n%s", type(exc).__name__, frames)
+        logger.error("reminder intake failed (%s):\n%s", type(exc).__name__, frames)
         example = self.texts.examples.get(example_key, "")
         return [reply(owner, fill(self.texts.replies.error, {"example": example}))]
 

@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 
 from bot.messages import Incoming, Outgoing
-from bot.reminders.desk_context import DeskContext, effective_due, reply
+from bot.reminders.clocks import Clocks, reply
 from bot.reminders.events import normalize
 from bot.reminders.models import Owner, ReminderKind, ReminderRow, show_time
 from bot.reminders.records import from_stored
@@ -19,13 +19,13 @@ _SMS_SNOOZE_MARGIN = timedelta(minutes=15)
 _CLOSED = {"done", "cancelled", "failed"}
 
 
-def list_reminders(desk: DeskContext, msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
+def list_reminders(clocks: Clocks, msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
     """/reminders: the user's clocks, each with its next due time."""
     owner = Owner.of(msg)
-    replies = desk.texts.replies
+    replies = clocks.texts.replies
     chat_id = msg.chat.chat_id if owner.in_group else None
     rows = [
-        from_stored(r) for r in desk.store.open_for_user(msg.chat.channel, msg.user_id, chat_id)
+        from_stored(r) for r in clocks.store.open_for_user(msg.chat.channel, msg.user_id, chat_id)
     ]
     if not rows:
         return [reply(owner, replies.list_empty)]
@@ -38,8 +38,8 @@ def list_reminders(desk: DeskContext, msg: Incoming, args: str, now: datetime) -
         row, more = series_rows[0], len(series_rows) - 1
         fields = {
             "id": str(row.id),
-            "label": clock_label(desk.texts, row.kind, row.payload, now),
-            "due": show_time(effective_due(desk.quiet, row.due_at, row.urgent)),
+            "label": clock_label(clocks.texts, row.kind, row.payload, now),
+            "due": show_time(clocks.effective_due(row.due_at, row.urgent)),
             "more": fill(replies.list_more, {"count": str(more)}) if more else "",
             "paused": replies.list_paused if row.status == "paused" else "",
         }
@@ -48,36 +48,40 @@ def list_reminders(desk: DeskContext, msg: Incoming, args: str, now: datetime) -
     return [reply(owner, "\n".join(lines))]
 
 
-def act_on_reminder(desk: DeskContext, msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
+def act_on_reminder(clocks: Clocks, msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
     """/remind done|cancel|snooze ID [duration]: act on one reminder (and its clock)."""
     owner = Owner.of(msg)
-    replies = desk.texts.replies
+    replies = clocks.texts.replies
     parts = normalize(args).split()
     if len(parts) < 2 or parts[0] not in ("done", "cancel", "snooze") or not parts[1].isdigit():
         return [reply(owner, replies.remind_usage)]
     action, reminder_id = parts[0], int(parts[1])
-    stored = desk.store.get(reminder_id)
+    stored = clocks.store.get(reminder_id)
     # A finished or replaced row cannot be acted on: that would close the newer clock.
     if stored is None or stored.channel != msg.chat.channel or stored.status in _CLOSED:
         return [reply(owner, fill(replies.remind_not_found, {"id": str(reminder_id)}))]
     if stored.user_id != msg.user_id:
         return [reply(owner, replies.remind_not_yours)]
     row = from_stored(stored)
-    clock = desk.texts.clocks[row.kind]
-    label = clock_label(desk.texts, row.kind, row.payload, now)
+    clock = clocks.texts.clocks[row.kind]
+    label = clock_label(clocks.texts, row.kind, row.payload, now)
     if action == "done":
         # A self-check is done for this quarter only; the next one stays.
         if row.kind is not ReminderKind.SELF_CHECK:
-            desk.store.close_series(row.owner.chat.channel, row.owner.user_id, row.series, "done")
+            clocks.store.close_series(
+                row.owner.chat.channel, row.owner.user_id, row.series, "done"
+            )
         return [reply(owner, clock.done_reply)]
     if action == "cancel":
-        desk.store.close_series(row.owner.chat.channel, row.owner.user_id, row.series, "cancelled")
+        clocks.store.close_series(
+            row.owner.chat.channel, row.owner.user_id, row.series, "cancelled"
+        )
         return [reply(owner, fill(replies.remind_cancelled, {"label": label}))]
-    return _snooze(desk, owner, row.id, row.due_at, row.payload, label, parts[2:], now)
+    return _snooze(clocks, owner, row.id, row.due_at, row.payload, label, parts[2:], now)
 
 
 def _snooze(
-    desk: DeskContext,
+    clocks: Clocks,
     owner: Owner,
     reminder_id: int,
     due_at: datetime,
@@ -86,7 +90,7 @@ def _snooze(
     args: list[str],
     now: datetime,
 ) -> list[Outgoing]:
-    replies = desk.texts.replies
+    replies = clocks.texts.replies
     delta = _snooze_delta(args[0] if args else "1h")
     if delta is None:
         return [reply(owner, replies.remind_usage)]
@@ -98,7 +102,7 @@ def _snooze(
             fields = {"label": label, "deadline": show_time(latest + _SMS_SNOOZE_MARGIN)}
             return [reply(owner, fill(replies.remind_snooze_too_late, fields))]
         due = min(due, latest)
-    result = desk.store.snooze(reminder_id, int(due.timestamp()), int(now.timestamp()))
+    result = clocks.store.snooze(reminder_id, int(due.timestamp()), int(now.timestamp()))
     if result is None:
         return [reply(owner, fill(replies.remind_not_found, {"id": str(reminder_id)}))]
     fields = {"label": label, "due": show_time(due)}
