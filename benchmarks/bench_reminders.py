@@ -152,7 +152,8 @@ def part_startup(sizes: list[int]) -> None:
 
 
 def part_burst(count: int) -> None:
-    from bot.delivery import RateLimitedOutbox
+    from bot.channels.delivery import RateLimitedOutbox
+    from bot.channels.telegram.outbox import TELEGRAM_LIMITS
     from bot.reminders import ReminderSender
     from bot.storage.sqlite import SqliteStorage
 
@@ -185,7 +186,7 @@ def part_burst(count: int) -> None:
         for row_id, due in db.conn.execute("SELECT id, due_at FROM reminders"):
             due_of[row_id] = due
 
-        outbox = RateLimitedOutbox(FakeSender(), clock=vt.clock, sleep=vt.sleep)
+        outbox = RateLimitedOutbox(FakeSender(), TELEGRAM_LIMITS, clock=vt.clock, sleep=vt.sleep)
         service = ReminderSender(
             storage.reminders,
             {"bench": outbox},

@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.app import build_app, build_telegram_channel  # noqa: E402
+from bot.channels.delivery import RateLimitedOutbox, SendLimits  # noqa: E402
 from bot.config import Settings, TelegramSettings  # noqa: E402
-from bot.delivery import RateLimitedOutbox  # noqa: E402
 from bot.messages import Outbox  # noqa: E402
 from tests.emulator import DEFAULT_TOKEN, BotApiEmulator  # noqa: E402
 
@@ -46,7 +46,10 @@ QUESTIONS = ["备案要多久", "备案期间要解析吗", "需要什么材料"
 def no_limits(inner: Outbox) -> RateLimitedOutbox:
     """The limiter with limits far above anything this benchmark reaches."""
     return RateLimitedOutbox(
-        inner, per_chat_per_s=1e6, per_group_per_min=10**9, global_per_s=10**9
+        inner,
+        SendLimits(
+            per_chat_per_s=1e6, per_chat_burst=3, per_group_per_min=10**9, global_per_s=10**9
+        ),
     )
 
 

@@ -1,13 +1,10 @@
-"""Composition root: Settings -> Storage -> Engine (-> reminders -> channel)."""
+"""Composition root: Settings -> Storage -> Engine (-> reminders -> channel). Wiring only."""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
-import signal
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -16,14 +13,13 @@ from bot.dialogue.forms import Forms, load_forms
 from bot.dialogue.texts import load_dialogue_texts
 from bot.engine import Engine
 from bot.engine.texts import load_replies
-from bot.errors import ConfigError
 from bot.faq.retriever import Retriever, load_retriever
 from bot.messages import ChatRef
 from bot.reminders import ReminderIntake, ReminderSender
 from bot.storage.base import Storage, open_storage
 
 if TYPE_CHECKING:
-    from bot.channels.telegram_channel import TelegramChannel
+    from bot.channels.telegram.channel import TelegramChannel
 
 
 @dataclass
@@ -60,89 +56,43 @@ def build_app(settings: Settings) -> App:
     return App(settings=settings, storage=storage, engine=engine)
 
 
-# ---- Telegram ------------------------------------------------------------------------------
-# The chat libraries are imported inside these functions: `beian-bot ask` must not pay for them.
-
-TELEGRAM_STACKS = ("ptb", "aiogram")
-
-
 def build_telegram_channel(app: App, stack: str = "ptb", **options: Any) -> TelegramChannel:
-    """The Telegram channel on `stack` ("ptb" or "aiogram"), sending through the rate limiter.
-
-    A chat that turns out blocked or deleted while the bot replies gets its reminders paused.
-    """
-    from bot.delivery import RateLimitedOutbox
-
-    channel_class: type[TelegramChannel]
-    if stack == "ptb":
-        from bot.channels.telegram_ptb import PtbChannel as channel_class
-    elif stack == "aiogram":
-        from bot.channels.telegram_aiogram import AiogramChannel as channel_class
-    else:
-        raise ConfigError(f"unknown Telegram stack {stack!r}: use one of {TELEGRAM_STACKS}")
-    token = app.settings.telegram.token
+    """The Telegram channel on the app; a chat found blocked has its reminders paused."""
+    # Imported here: `beian-bot ask` and the terminal must not pay for the chat libraries.
+    from bot.channels.telegram.serve import build_channel
 
     def pause_reminders(chat: ChatRef) -> None:
         app.storage.reminders.pause_chat(chat.channel, chat.chat_id)
 
-    options.setdefault("limiter", RateLimitedOutbox)
     options.setdefault("on_chat_gone", pause_reminders)
-    return channel_class(
-        token=token.get_secret_value() if token else "",
-        api_root=app.settings.telegram.api_base_url,
+    return build_channel(
         engine=app.engine,
+        settings=app.settings.telegram,
         seen=app.storage.seen_updates,
         error_text=app.engine.replies.error,
+        stack=stack,
         **options,
     )
 
 
 def run_telegram(
-    settings: Settings,
-    stack: str = "ptb",
-    webhook: str | None = None,
-    host: str = "0.0.0.0",
+    settings: Settings, stack: str = "ptb", webhook: str | None = None, host: str = "0.0.0.0",
     port: int = 8080,
-) -> int:
+) -> int:  # fmt: skip
     """Run the Telegram channel until SIGINT/SIGTERM: long polling, or a webhook at `webhook`."""
-    token = settings.telegram.token
-    if token is None or not token.get_secret_value().strip():
-        raise ConfigError(
-            "BEIAN_TELEGRAM__TOKEN is not set: put the bot token from @BotFather in the "
-            "environment or in .env"
-        )
+    from bot.channels.telegram.serve import require_token, serve, webhook_of
+
+    require_token(settings.telegram)
     app = build_app(settings)
-    try:
-        asyncio.run(_serve_telegram(app, stack, webhook, host, port))
-    finally:
-        app.storage.close()
-    return 0
-
-
-async def _serve_telegram(app: App, stack: str, webhook: str | None, host: str, port: int) -> None:
-    from bot.channels.telegram_common import CHANNEL
-
-    channel = build_telegram_channel(app, stack)
-    heartbeat = telegram_heartbeat(app.settings)
+    hook = webhook_of(settings.telegram, webhook, host, port) if webhook else None
+    channel = build_telegram_channel(app, stack, webhook=hook)
     # The sender has its own connection: it runs on the event loop, the engine in a thread.
-    sender_storage = open_storage(app.settings)
-    reminders = ReminderSender(sender_storage.reminders, {CHANNEL: channel.outbox})
+    sender_storage = open_storage(settings)
+    sender = ReminderSender(sender_storage.reminders, {channel.name: channel.outbox})
+    heartbeat = settings.db_path.parent / "telegram.heartbeat"
     try:
-        if webhook:
-            configured = app.settings.telegram.webhook_secret
-            # Telegram echoes the secret we register; a random one does when none is set.
-            secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
-            await channel.run_webhook(webhook, secret, host, port, heartbeat, [reminders])
-            return
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await channel.run_polling(stop, heartbeat, [reminders])
+        asyncio.run(serve(channel, [sender], heartbeat))
     finally:
         sender_storage.close()
-
-
-def telegram_heartbeat(settings: Settings) -> Path:
-    """The file the channel touches every 30 s while it runs (the Docker healthcheck reads it)."""
-    return settings.db_path.parent / "telegram.heartbeat"
+        app.storage.close()
+    return 0

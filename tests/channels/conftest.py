@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from bot.app import App, build_app, build_telegram_channel
-from bot.channels.telegram_channel import TelegramChannel
+from bot.channels.delivery import RateLimitedOutbox, SendLimits
+from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Settings, TelegramSettings
-from bot.delivery import RateLimitedOutbox
 from bot.messages import Outbox
 from tests.emulator import BotApiEmulator, EmuChat, EmuUser, SentMessage
 
@@ -27,7 +27,11 @@ STACKS = ["ptb", "aiogram"]
 def fast_limits(inner: Outbox) -> RateLimitedOutbox:
     """Telegram's limits scaled up, so a dialogue test does not wait a second per reply."""
     return RateLimitedOutbox(
-        inner, per_chat_per_s=100, per_group_per_min=6000, global_per_s=1000, backoff=0.05
+        inner,
+        SendLimits(
+            per_chat_per_s=100, per_chat_burst=3, per_group_per_min=6000, global_per_s=1000
+        ),
+        backoff=0.05,
     )
 
 
@@ -77,10 +81,10 @@ async def bot(tg_app: App, stack: str, emu: BotApiEmulator) -> AsyncIterator[Tel
 
 
 async def settle(channel: TelegramChannel, timeout: float = 5.0) -> None:
-    """Wait until the bridge has no update queued or in hand."""
+    """Wait until the inbox has no update queued or in hand."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while channel.bridge.queues.pending:
+    while channel.inbox.queues.pending:
         if loop.time() > deadline:
             raise TimeoutError("bot still busy")
         await asyncio.sleep(0.005)

@@ -11,8 +11,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bot.app import App
-from bot.channels.telegram_channel import TelegramChannel
-from bot.channels.telegram_common import BOT_COMMANDS, CHANNEL
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.codec import BOT_COMMANDS, CHANNEL
 from bot.reminders import QuietHours, ReminderSender
 from bot.storage.sqlite import SqliteStorage
 from tests.channels.conftest import Talk, settle

@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.channels.telegram_text import split_text, utf16_len, utf16_slice
+from bot.channels.telegram.text import split_text, utf16_len, utf16_slice
 
 
 def test_short_text_is_one_chunk() -> None:

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from bot.app import App
-from bot.channels.telegram_channel import TelegramChannel
-from bot.channels.telegram_webhook import (
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.webhook import (
     SECRET_HEADER,
     build_webhook_app,
     webhook_paths,

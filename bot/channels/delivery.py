@@ -1,8 +1,8 @@
-"""An Outbox that keeps to Telegram's send limits and retries what can be retried.
+"""An Outbox that keeps to a platform's send limits and retries what can be retried.
 
-Usage (any channel; a leaf module: it needs only `bot.messages`)::
+Usage (any channel; it needs only `bot.messages`)::
 
-    outbox = RateLimitedOutbox(channel_sender)      # channel_sender implements Outbox
+    outbox = RateLimitedOutbox(channel_sender, TELEGRAM_LIMITS)   # the platform's numbers
     await outbox.send(Outgoing(...))                # waits for a slot, retries, or raises
 
 What `send` does, in order:
@@ -19,10 +19,9 @@ What `send` does, in order:
    after `max_attempts` tries the last error is re-raised (the caller reschedules).
    `OSError` and `TimeoutError` from a sender count as transient network errors.
 
-Limits default to Telegram's (shared/facts.md section 12: about 1/s per chat, 20/min per group,
-about 30/s overall). Waiting is FIFO per chat and overall, so messages leave in the order they
-were handed in. `clock` (monotonic seconds) and `sleep` are injectable so tests run on a fake
-clock without sleeping.
+Each platform states its limits as a `SendLimits` beside its adapter. Waiting is FIFO per chat
+and overall, so messages leave in the order they were handed in. `clock` (monotonic seconds)
+and `sleep` are injectable so tests run on a fake clock without sleeping.
 """
 
 from __future__ import annotations
@@ -40,6 +39,16 @@ Sleep = Callable[[float], Awaitable[None]]
 
 # Idle per-chat limiters are dropped once there are this many, so memory stays bounded.
 _PRUNE_AT = 2000
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    """A platform's send limits: per chat (average and burst), per group, overall."""
+
+    per_chat_per_s: float
+    per_chat_burst: int
+    per_group_per_min: int
+    global_per_s: int
 
 
 @dataclass
@@ -122,26 +131,21 @@ class RateLimitedOutbox:
     def __init__(
         self,
         inner: Outbox,
+        limits: SendLimits,
         *,
-        per_chat_per_s: float = 1,
-        per_chat_burst: int = 3,
-        per_group_per_min: int = 20,
-        global_per_s: int = 30,
         max_attempts: int = 4,
         backoff: float = 1.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.inner = inner
-        self.per_chat_per_s = per_chat_per_s
-        self.per_chat_burst = per_chat_burst
-        self.per_group_per_min = per_group_per_min
+        self.limits = limits
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.clock = clock
         self.sleep = sleep
         self.stats = DeliveryStats()
-        self._global = _Window(global_per_s, 1.0)
+        self._global = _Window(limits.global_per_s, 1.0)
         self._global_lock = asyncio.Lock()
         self._chats: dict[tuple[str, str], _ChatGate] = {}
 
@@ -178,10 +182,13 @@ class RateLimitedOutbox:
             if len(self._chats) >= _PRUNE_AT:
                 self._prune()
             # One engine turn often says two or three things (an answer, then the question):
-            # Telegram tolerates short bursts, so a few may go at once, 1/s on average.
-            windows: list[_Window | _Bucket] = [_Bucket(self.per_chat_per_s, self.per_chat_burst)]
+            # Platforms tolerate short bursts, so a few may go at once within the average.
+            limits = self.limits
+            windows: list[_Window | _Bucket] = [
+                _Bucket(limits.per_chat_per_s, limits.per_chat_burst)
+            ]
             if message.chat.kind is ChatKind.GROUP:
-                windows.append(_Window(self.per_group_per_min, 60.0))
+                windows.append(_Window(limits.per_group_per_min, 60.0))
             gate = self._chats[key] = _ChatGate(windows)
         return gate
 

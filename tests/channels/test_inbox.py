@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.channels.telegram_aiogram import AiogramChannel
-from bot.channels.telegram_channel import TelegramChannel
-from bot.channels.telegram_ptb import PtbChannel
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.stack_aiogram import AiogramChannel
+from bot.channels.telegram.stack_ptb import PtbChannel
 from bot.messages import Choice, Document, Incoming, Outgoing
 from bot.storage.sqlite import SqliteStorage
 from tests.channels.conftest import Talk, fast_limits, settle
@@ -147,7 +147,6 @@ async def test_an_expired_button_is_answered_and_not_guessed(
     ]
     [question] = await user.say("问")
     scripted_bot.keys = type(scripted_bot.keys)()  # as after a restart
-    scripted_bot.bridge.keys = scripted_bot.keys
     emu.press_button(user.chat.id, user.user, question.message_id, question.buttons[0][1] or "")
     await emu.wait_for(lambda: emu.answered_callbacks)
     await settle(scripted_bot)

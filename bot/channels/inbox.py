@@ -1,10 +1,11 @@
-"""From a Bot API update to the engine and back: order per chat, dedup, typing, sending.
+"""From a platform's update to the engine and back: dedupe, order per chat, typing, sending.
 
-A stack's catch-all handler only calls `TelegramBridge.submit(update_json)`, which returns at
-once. Updates of one chat wait in that chat's queue and are handled one at a time; different
-chats run concurrently. The engine is synchronous (SQLite, jieba), so it runs in one worker
-thread: the event loop stays free for network I/O and typing indicators, and the one SQLite
-connection is never used by two threads at once.
+A platform's handler only calls `Inbox.submit(update)`, which returns at once. Updates of one
+chat wait in that chat's queue and are handled one at a time; different chats run
+concurrently. The engine is synchronous (SQLite, jieba), so it runs in one worker thread: the
+event loop stays free for network I/O and typing indicators, and the storage connection is
+never used by two threads at once. What is platform-specific (reading an update, showing
+"typing…") is handed in as a `Platform`.
 """
 
 from __future__ import annotations
@@ -15,45 +16,47 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from bot.channels.telegram_common import (
-    CHANNEL,
-    EXPIRED_BUTTON,
-    BotIdentity,
-    CallbackKeys,
-    callback_to_incoming,
-    message_to_incoming,
-    update_chat_id,
-)
-from bot.channels.telegram_outbox import BotCalls
+from bot.channels.base import ReplyEngine
 from bot.messages import ChatRef, Incoming, Outbox, Outgoing, SendError
 from bot.storage.base import SeenUpdates
 
 logger = logging.getLogger(__name__)
-JSON = dict[str, Any]
 T = TypeVar("T")
-# Telegram shows "typing…" for about five seconds per sendChatAction.
-_TYPING_REPEAT = 4.5
+U = TypeVar("U")
+U_contra = TypeVar("U_contra", contravariant=True)
 
 
-class ReplyEngine(Protocol):
-    """What the bridge needs of the engine."""
+class Platform(Protocol[U_contra]):
+    """What the inbox needs from a platform about its updates."""
 
-    def handle(self, msg: Incoming) -> list[Outgoing]:
-        """Replies to one message."""
+    def update_id(self, update: U_contra) -> str | int | None:
+        """The id redeliveries share (None: cannot be deduplicated, so it is dropped)."""
+        ...
+
+    def queue_key(self, update: U_contra) -> str:
+        """Which chat's queue the update waits in."""
+        ...
+
+    async def translate(self, update: U_contra) -> Incoming | None:
+        """The update as an `Incoming` (None: nothing for the engine, e.g. a join event)."""
+        ...
+
+    async def typing(self, chat: ChatRef) -> None:
+        """Show "typing…" once in the chat (raise SendError or nothing)."""
         ...
 
 
-class ChatQueues:
+class ChatQueues(Generic[U]):
     """Per-chat FIFO queues with one worker task per busy chat."""
 
-    def __init__(self, handle: Callable[[JSON], Awaitable[None]]) -> None:
+    def __init__(self, handle: Callable[[U], Awaitable[None]]) -> None:
         self._handle = handle
-        self._queues: dict[int, deque[JSON]] = {}
-        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._queues: dict[str, deque[U]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
 
-    def submit(self, chat_id: int, update: JSON) -> None:
+    def submit(self, chat_id: str, update: U) -> None:
         """Queue an update behind the earlier ones of the same chat."""
         self._queues.setdefault(chat_id, deque()).append(update)
         if chat_id not in self._workers:
@@ -64,7 +67,7 @@ class ChatQueues:
         """Updates queued or being handled."""
         return sum(len(q) for q in self._queues.values()) + len(self._workers)
 
-    async def _drain(self, chat_id: int) -> None:
+    async def _drain(self, chat_id: str) -> None:
         queue = self._queues[chat_id]
         try:
             while queue:
@@ -72,7 +75,7 @@ class ChatQueues:
                 try:
                     await self._handle(update)
                 except Exception:
-                    logger.exception("update %s failed", update.get("update_id"))
+                    logger.exception("an update failed")
         finally:
             del self._workers[chat_id]
             if not queue:
@@ -98,35 +101,36 @@ class ChatQueues:
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
 
-class TelegramBridge:
-    """Dedup -> Incoming -> engine (worker thread) -> Outbox, for one bot."""
+class Inbox(Generic[U]):
+    """Dedupe -> one queue per chat -> engine (worker thread) -> outbox, for one channel."""
 
     def __init__(
         self,
         *,
+        channel: str,
+        platform: Platform[U],
         engine: ReplyEngine,
         seen: SeenUpdates,
-        calls: BotCalls,
         outbox: Outbox,
-        me: BotIdentity,
-        keys: CallbackKeys,
         error_text: str,
         typing_delay: float = 1.0,
+        typing_repeat: float = 4.5,
         executor: ThreadPoolExecutor | None = None,
         on_chat_gone: Callable[[ChatRef], object] | None = None,
     ) -> None:
-        self.engine, self.seen, self.calls, self.outbox = engine, seen, calls, outbox
-        self.me, self.keys, self.error_text = me, keys, error_text
-        self.typing_delay = typing_delay
-        # Called (in the core's thread) when Telegram says a chat is gone for good.
+        self.channel, self.platform = channel, platform
+        self.engine, self.seen, self.outbox = engine, seen, outbox
+        self.error_text = error_text
+        self.typing_delay, self.typing_repeat = typing_delay, typing_repeat
+        # Called (in the core's thread) when the platform says a chat is gone for good.
         self.on_chat_gone = on_chat_gone
         self._own_executor = executor is None
         self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix="beian-core")
-        self.queues = ChatQueues(self._handle)
+        self.queues: ChatQueues[U] = ChatQueues(self._handle)
 
-    def submit(self, update: JSON) -> None:
-        """Called by a stack's handler for every update; returns at once."""
-        self.queues.submit(update_chat_id(update) or 0, update)
+    def submit(self, update: U) -> None:
+        """Called by the platform's handler for every update; returns at once."""
+        self.queues.submit(self.platform.queue_key(update), update)
 
     async def close(self, timeout: float = 10.0) -> None:
         """Finish queued updates, then release the worker thread."""
@@ -137,19 +141,19 @@ class TelegramBridge:
     async def _core(self, func: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
 
-    async def _handle(self, update: JSON) -> None:
-        update_id = update.get("update_id")
-        if update_id is None or not await self._core(self.seen.claim, CHANNEL, update_id):
-            logger.info("update %s already handled: skipped", update_id)
+    async def _handle(self, update: U) -> None:
+        update_id = self.platform.update_id(update)
+        if update_id is None or not await self._core(self.seen.claim, self.channel, update_id):
+            logger.info("%s update %s already handled: skipped", self.channel, update_id)
             return
-        incoming = await self._translate(update)
+        incoming = await self.platform.translate(update)
         if incoming is None:
             return
-        typing = asyncio.create_task(self._typing(int(incoming.chat.chat_id)))
+        typing = asyncio.create_task(self._typing(incoming.chat))
         try:
             replies = await self._core(self.engine.handle, incoming)
         except Exception:
-            logger.exception("engine failed on update %s", update_id)
+            logger.exception("engine failed on %s update %s", self.channel, update_id)
             replies = [Outgoing(chat=incoming.chat, text=self.error_text)]
         finally:
             typing.cancel()
@@ -162,24 +166,10 @@ class TelegramBridge:
                     await self._core(self.on_chat_gone, reply.chat)
                     return
 
-    async def _translate(self, update: JSON) -> Incoming | None:
-        update_id = update.get("update_id")
-        if (query := update.get("callback_query")) is not None:
-            incoming = callback_to_incoming(query, self.me, self.keys, update_id)
-            # Answer at once, so the button stops spinning while the engine works.
-            with contextlib.suppress(SendError):
-                await self.calls.answer_callback(
-                    str(query.get("id")), None if incoming else EXPIRED_BUTTON
-                )
-            return incoming
-        if (message := update.get("message")) is not None:
-            return message_to_incoming(message, self.me, update_id)
-        return None
-
-    async def _typing(self, chat_id: int) -> None:
+    async def _typing(self, chat: ChatRef) -> None:
         """After `typing_delay`, show "typing…" until cancelled."""
         await asyncio.sleep(self.typing_delay)
         while True:
             with contextlib.suppress(SendError):
-                await self.calls.send_typing(chat_id)
-            await asyncio.sleep(_TYPING_REPEAT)
+                await self.platform.typing(chat)
+            await asyncio.sleep(self.typing_repeat)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.channels.telegram_common import (
+from bot.channels.telegram.codec import (
     EXPIRED_BUTTON,
     BotIdentity,
     CallbackKeys,

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.telegram_text import CAPTION_LIMIT, split_text, utf16_len, utf16_slice
+from bot.channels.telegram.text import CAPTION_LIMIT, split_text, utf16_len, utf16_slice
 from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing
 
 JSON = dict[str, Any]

@@ -1,7 +1,7 @@
 """Webhook mode: a Starlette app for Telegram's POSTs (secret-token checked) and /healthz.
 
 The route only checks, parses and hands the update to the stack's framework, which hands it
-to the bridge's queue, then answers 200 at once: Telegram resends an update that is not
+to the inbox.s queue, then answers 200 at once: Telegram resends an update that is not
 answered within about a minute, and the engine's work must not hold the connection.
 """
 

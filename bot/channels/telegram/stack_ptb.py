@@ -1,7 +1,7 @@
 """The Telegram channel on python-telegram-bot 22: one handler for messages, one for buttons.
 
 Run it with `beian-bot telegram --stack ptb`. The Application only receives updates and
-hands them, as Bot API JSON, to the shared bridge (bot/channels/telegram_bridge.py); no
+hands them, as Bot API JSON, to the shared inbox (bot/channels/inbox.py); no
 ConversationHandler, no JobQueue, no persistence: the engine owns the dialogue.
 """
 
@@ -30,9 +30,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram_channel import TelegramChannel
-from bot.channels.telegram_common import ALLOWED_UPDATES, BotIdentity
-from bot.channels.telegram_outbox import BotCalls, bad_request
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.codec import ALLOWED_UPDATES, BotIdentity
+from bot.channels.telegram.outbox import BotCalls, bad_request
 from bot.messages import Document, SendError
 
 JSON = dict[str, Any]
@@ -145,7 +145,7 @@ class PtbChannel(TelegramChannel):
             .base_file_url(f"{self.api_root}/file/bot")
             .job_queue(None)
             .connection_pool_size(CONNECTION_POOL_SIZE)
-            # Updates are handed over in order and at once; the bridge provides concurrency.
+            # Updates are handed over in order and at once; the inbox provides concurrency.
             .concurrent_updates(False)
             .build()
         )
@@ -156,7 +156,7 @@ class PtbChannel(TelegramChannel):
         return PtbCalls(application)
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        self.bridge.submit(update.to_dict())
+        self.inbox.submit(update.to_dict())
 
     async def _start_updates(self, polling: bool) -> None:
         await self.application.start()
@@ -165,7 +165,7 @@ class PtbChannel(TelegramChannel):
                 poll_interval=0,
                 timeout=dtm.timedelta(seconds=self.poll_timeout),
                 allowed_updates=ALLOWED_UPDATES,
-                drop_pending_updates=False,  # the bridge drops only what is over a day old
+                drop_pending_updates=False,  # the inbox drops only what is over a day old
             )
 
     async def _stop_updates(self) -> None:

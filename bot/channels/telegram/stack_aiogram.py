@@ -1,7 +1,7 @@
 """The Telegram channel on aiogram 3: one router handler for messages, one for buttons.
 
 Run it with `beian-bot telegram --stack aiogram`. The Dispatcher only receives updates and
-hands them, as Bot API JSON, to the shared bridge (bot/channels/telegram_bridge.py); no FSM,
+hands them, as Bot API JSON, to the shared inbox (bot/channels/inbox.py); no FSM,
 no filters: the engine owns the dialogue and the group etiquette.
 """
 
@@ -35,9 +35,9 @@ from aiogram.types import (
 )
 from pydantic import ValidationError
 
-from bot.channels.telegram_channel import TelegramChannel
-from bot.channels.telegram_common import ALLOWED_UPDATES, BotIdentity
-from bot.channels.telegram_outbox import BotCalls, bad_request
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.codec import ALLOWED_UPDATES, BotIdentity
+from bot.channels.telegram.outbox import BotCalls, bad_request
 from bot.messages import Document, SendError
 
 JSON = dict[str, Any]
@@ -150,10 +150,10 @@ class AiogramChannel(TelegramChannel):
         return AiogramCalls(self._bot)
 
     async def _on_message(self, message: Message, event_update: Update) -> None:
-        self.bridge.submit(_as_json(event_update))
+        self.inbox.submit(_as_json(event_update))
 
     async def _on_button(self, query: CallbackQuery, event_update: Update) -> None:
-        self.bridge.submit(_as_json(event_update))
+        self.inbox.submit(_as_json(event_update))
 
     async def _start_updates(self, polling: bool) -> None:
         if not polling:
@@ -164,7 +164,7 @@ class AiogramChannel(TelegramChannel):
             self.dispatcher.start_polling(
                 self.bot,
                 polling_timeout=self.poll_timeout,
-                # One update at a time into the bridge, so a chat's order is kept.
+                # One update at a time into the inbox, so a chat's order is kept.
                 handle_as_tasks=False,
                 allowed_updates=ALLOWED_UPDATES,
                 handle_signals=False,

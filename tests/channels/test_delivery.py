@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.delivery import RateLimitedOutbox
+from bot.channels.delivery import RateLimitedOutbox
+from bot.channels.telegram.outbox import TELEGRAM_LIMITS
 from bot.messages import ChatKind, ChatRef, Outgoing, SendError
 from tests.reminders.virtual_time import VirtualTime
 
@@ -37,6 +38,7 @@ class TimedSender:
 def limited(sender: TimedSender, **kwargs: float) -> RateLimitedOutbox:
     return RateLimitedOutbox(
         sender,
+        TELEGRAM_LIMITS,
         clock=sender.time.clock,
         sleep=sender.time.sleep,
         **kwargs,  # type: ignore[arg-type]

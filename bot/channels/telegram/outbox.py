@@ -3,7 +3,7 @@
 The send path is three Outbox layers, outermost first:
 
     SplittingOutbox        one Outgoing -> one Outgoing per Telegram message (4096 limit)
-    RateLimitedOutbox      bot/delivery.py: per-chat, per-group and global limits, 429 waits
+    RateLimitedOutbox      bot/channels/delivery.py: TELEGRAM_LIMITS per chat, group, overall
     TelegramOutbox         one Outgoing -> sendMessage / sendDocument (+ deleteMessage)
 
 Splitting comes first so that the limiter counts real messages and a retried part never
@@ -16,7 +16,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from bot.channels.telegram_common import (
+from bot.channels.delivery import RateLimitedOutbox, SendLimits
+from bot.channels.telegram.codec import (
     BotIdentity,
     CallbackKeys,
     reply_markup,
@@ -27,6 +28,17 @@ from bot.messages import Document, Outbox, Outgoing, SendError
 
 logger = logging.getLogger(__name__)
 JSON = dict[str, Any]
+
+# Telegram's published limits: about 1 message a second to one chat (short bursts tolerated),
+# 20 a minute to one group, about 30 a second in all.
+TELEGRAM_LIMITS = SendLimits(
+    per_chat_per_s=1, per_chat_burst=3, per_group_per_min=20, global_per_s=30
+)
+
+
+def telegram_limiter(inner: Outbox) -> RateLimitedOutbox:
+    """The send path's rate-limit layer at Telegram's limits."""
+    return RateLimitedOutbox(inner, TELEGRAM_LIMITS)
 
 
 class BotCalls(Protocol):
