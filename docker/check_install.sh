@@ -25,7 +25,7 @@ if [ "$status" -ne 2 ] || ! grep -q BEIAN_TELEGRAM__TOKEN "$work/err"; then
     echo "telegram without a token: want exit 2 naming the variable" >&2
     exit 1
 fi
-"$bin/python" -c "import bot.channels.telegram_ptb, bot.channels.telegram_aiogram"
+"$bin/python" -c "import bot.channels.telegram.stack_ptb, bot.channels.telegram.stack_aiogram"
 # The image's HEALTHCHECK command, against a fresh and a stale heartbeat.
 check="import os, sys, time; sys.exit(time.time() - os.path.getmtime('$work/data/telegram.heartbeat') > 120)"
 touch "$work/data/telegram.heartbeat" && "$bin/python" -c "$check"
