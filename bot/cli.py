@@ -40,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--sweep", action="store_true", help="print accuracy at each answer threshold"
     )
+    evaluate.add_argument(
+        "--held-out",
+        action="store_true",
+        help="only the held-out real questions: figures without the questions themselves",
+    )
+    evaluate.add_argument(
+        "--tune", action="store_true", help="only the tuning real questions, every miss listed"
+    )
 
     kb = sub.add_parser("kb", help="knowledge-base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
@@ -148,27 +156,59 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_retriever
     from bot.content import data_root
-    from bot.faq.evaluation import evaluate, format_report, load_eval_set, sweep
+    from bot.faq.evaluation import (
+        evaluate,
+        evaluate_part,
+        format_part,
+        format_report,
+        load_eval_set,
+        load_real_questions,
+        part_of,
+        sweep,
+    )
 
-    path = args.file or data_root() / "tests" / "data" / "faq_eval.yaml"
+    data_dir = data_root() / "tests" / "data"
+    path = args.file or data_dir / "faq_eval.yaml"
+    real_dir = data_dir / "real_questions"
     if not path.exists():
         print(f"beian-bot: no evaluation file at {path}; pass --file", file=sys.stderr)
         return 2
-    retriever, data = build_retriever(settings), load_eval_set(path)
+    retriever = build_retriever(settings)
+    real = load_real_questions(real_dir) if real_dir.is_dir() and not args.file else []
+    parts = {"tune": [q for q in real if part_of(q) == "tune"]}
+    parts["held_out"] = [q for q in real if part_of(q) == "held_out"]
+    if args.held_out or args.tune:
+        name = "held_out" if args.held_out else "tune"
+        # Held-out questions are never printed: reading them would be tuning on them.
+        report = evaluate_part(retriever, parts[name], name, with_misses=args.tune)
+        print(report.model_dump_json(indent=2) if args.json else format_part(report))
+        return 0
+    data = load_eval_set(path)
     if args.sweep:
         print(sweep(retriever, data))
         return 0
-    report = evaluate(retriever, data)
-    print(report.model_dump_json(indent=2) if args.json else format_report(report))
+    regression = evaluate(retriever, data)
+    if args.json:
+        print(regression.model_dump_json(indent=2))
+        return 0
+    print("== regression set (written by the team; not a measure of real use)")
+    print(format_report(regression))
+    for name, questions in parts.items():
+        if questions:
+            print()
+            print(format_part(evaluate_part(retriever, questions, name, with_misses=False)))
     return 0
 
 
 def _kb_check(settings: Settings) -> int:
     from bot.app import build_retriever
+    from bot.content import conversations_dir, knowledge_dir
+    from bot.content_check import user_text_problems
     from bot.faq.knowledge import find_problems
 
     retriever = build_retriever(settings)
     problems = find_problems(retriever.kb, retriever.tokenizer)
+    problems += user_text_problems(knowledge_dir(), conversations_dir())
     for problem in problems:
         print(problem)
     count = len(retriever.kb.entries)

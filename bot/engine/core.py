@@ -14,7 +14,7 @@ from bot.dialogue.models import FormKind, FormSpec, FormState
 from bot.dialogue.runner import Prompt
 from bot.engine.guard import clean_text, input_problem
 from bot.engine.state import ConversationState
-from bot.engine.texts import Replies, render_entry
+from bot.engine.texts import Language, Replies, render_entry
 from bot.faq.retriever import Match, Retriever, Verdict
 from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing
 from bot.privacy import contains_personal_data
@@ -72,6 +72,7 @@ class Engine:
             "cancel": self._cmd_cancel,
             "status": self._cmd_status,
             "export": self._cmd_export,
+            "lang": self._cmd_lang,
         }
         if reminders is not None:
             for name, handler in reminders.commands().items():
@@ -146,11 +147,11 @@ class Engine:
         if msg.chat.kind is ChatKind.GROUP:
             if self.forms.trigger(text) is not None:
                 return [self._group_pointer(msg)]
-            return self._answer_question(msg, text)
+            return self._answer_question(msg, text, state)
         form_id = self.forms.trigger(text)
         if form_id is not None:
             return self._start_form(msg, state, form_id, "")
-        return self._answer_question(msg, text)
+        return self._answer_question(msg, text, state)
 
     # ---- choices ------------------------------------------------------------------------
 
@@ -164,29 +165,46 @@ class Engine:
 
     # ---- FAQ -------------------------------------------------------------------------------
 
-    def _answer_question(self, msg: Incoming, text: str) -> list[Outgoing]:
-        return [self._faq_reply(msg, self.retriever.match(text))]
+    def _answer_question(
+        self, msg: Incoming, text: str, state: ConversationState
+    ) -> list[Outgoing]:
+        match = self.retriever.match(text)
+        if match.language == "other" and state.language is None:
+            return [self._reply(msg, self.replies.en.other_language)]
+        language = state.language or ("en" if match.language == "en" else "zh")
+        return [self._faq_reply(msg, match, language)]
 
-    def _faq_reply(self, msg: Incoming, match: Match) -> Outgoing:
+    def _faq_reply(self, msg: Incoming, match: Match, language: Language) -> Outgoing:
+        english = language == "en"
         if match.verdict is Verdict.ANSWER and match.entry_id:
-            return self._entry_reply(msg, match.entry_id)
+            return self._entry_reply(msg, match.entry_id, language)
         if match.verdict is Verdict.SUGGEST:
+            # The pick is answered in the language of the question it came from.
+            suffix = " en" if english else ""
             choices = [
-                Choice(label=s.title, value=f"/faq {s.entry_id}") for s in match.suggestions
+                Choice(label=self._title(s.entry_id, language), value=f"/faq {s.entry_id}{suffix}")
+                for s in match.suggestions
             ]
-            return self._reply(msg, self.replies.did_you_mean, choices)
-        return self._reply(msg, self.replies.out_of_scope)
+            prompt = self.replies.en.did_you_mean if english else self.replies.did_you_mean
+            return self._reply(msg, prompt, choices)
+        return self._reply(
+            msg, self.replies.en.out_of_scope if english else self.replies.out_of_scope
+        )
 
-    def _entry_reply(self, msg: Incoming, entry_id: str) -> Outgoing:
+    def _title(self, entry_id: str, language: Language) -> str:
+        entry = self.retriever.entry(entry_id)
+        return entry.en.title if language == "en" and entry.en else entry.title
+
+    def _entry_reply(self, msg: Incoming, entry_id: str, language: Language = "zh") -> Outgoing:
         """An answer; where a troubleshooting flow covers the topic, offer to start it."""
         flow = next((f for f in self.forms.forms.values() if entry_id in f.faq), None)
         offer = Choice(label=self.replies.flow_offer, value=f"/flow {flow.id}") if flow else None
         choices = [offer] if offer else []
-        return self._reply(msg, self.render_entry(entry_id), choices)
+        return self._reply(msg, self.render_entry(entry_id, language), choices)
 
-    def render_entry(self, entry_id: str) -> str:
+    def render_entry(self, entry_id: str, language: Language = "zh") -> str:
         """An entry's answer with its source as the last line."""
-        return render_entry(self.retriever.entry(entry_id), self.replies)
+        return render_entry(self.retriever.entry(entry_id), self.replies, language)
 
     # ---- commands ------------------------------------------------------------------------
 
@@ -246,9 +264,19 @@ class Engine:
         return [self._reply(msg, self.replies.help.strip())]
 
     def _cmd_faq(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
-        if args not in self.retriever.kb.entries:
-            return [self._reply(msg, self.replies.unknown_entry.format(entry_id=args or "?"))]
-        return [self._entry_reply(msg, args)]
+        entry_id, _, wanted = args.partition(" ")
+        if entry_id not in self.retriever.kb.entries:
+            return [self._reply(msg, self.replies.unknown_entry.format(entry_id=entry_id or "?"))]
+        language: Language = state.language or ("en" if wanted.strip() == "en" else "zh")
+        return [self._entry_reply(msg, entry_id, language)]
+
+    def _cmd_lang(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
+        wanted = args.strip().lower()
+        if wanted not in ("zh", "en"):
+            return [self._reply(msg, self.replies.language_usage)]
+        state.language = "en" if wanted == "en" else "zh"
+        text = self.replies.en.language_set if wanted == "en" else self.replies.language_set
+        return [self._reply(msg, text)]
 
     def _cmd_forget(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
         if args != "confirm":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr
 
@@ -18,5 +18,7 @@ class ConversationState(BaseModel):
     form: dict[str, Any] | None = None
     # The filing the user works on when they have several.
     active_filing_id: int | None = None
+    # Set by /lang: answers in this language whatever the question's; None follows the question.
+    language: Literal["zh", "en"] | None = None
     # Set by /forget: the conversation was deleted and must not be written back.
     _deleted: bool = PrivateAttr(default=False)

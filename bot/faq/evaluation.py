@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.content import load_yaml
+from bot.faq.language import language_of
 from bot.faq.retriever import Retriever, Verdict
 
 
@@ -148,4 +151,178 @@ def sweep(retriever: Retriever, data: EvalSet) -> str:
             f"{threshold:9.2f}  {right / len(in_scope):14.1%}  {wrong / len(in_scope):14.1%}"
             f"  {rejected / max(len(out_scope), 1):21.1%}"
         )
+    return "\n".join(lines)
+
+
+class RealQuestion(BaseModel):
+    """A question a real user typed in public, with where it was typed and what answers it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str
+    url: str
+    kind: Literal["user", "provider_faq"]
+    scope: Literal["filing", "off_topic"]
+    # The entry that answers it; None for an off-topic question or a filing question no
+    # entry covers yet (then refusing or a did-you-mean is right, an answer is wrong).
+    id: str | None = None
+    need: str = ""
+    split: Literal["tune", "held_out"] | None = None
+
+
+class RealQuestionFile(BaseModel):
+    """tests/data/real_questions/*.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    questions: list[RealQuestion]
+
+
+class PartReport(BaseModel):
+    """Figures for one part (tuning or held-out) of the real questions."""
+
+    part: str
+    covered: int  # filing questions an entry answers
+    uncovered: int  # filing questions no entry answers yet
+    off_topic: int
+    right: float  # covered, answered with the right entry
+    wrong_of_answered: float  # answered (covered or not) from a wrong entry, of all answered
+    suggested_right: float  # covered, a did-you-mean that lists the right entry
+    missed: float  # covered, refused or a did-you-mean without the right entry
+    off_topic_refused: float  # off-topic, declined without a menu
+    by_language: dict[str, float]  # share of covered questions answered right, per language
+    thresholds: list[tuple[float, float, float]]  # (threshold, precision, coverage)
+    misses: list[Miss] = Field(default_factory=list)
+
+
+# About this share of sources is held out: never looked at while tuning, quoted in the README.
+HELD_OUT_SHARE = 0.4
+
+
+def part_of(question: RealQuestion) -> Literal["tune", "held_out"]:
+    """Which part a question is in, decided by its source alone so a thread never straddles.
+
+    A hash of the URL (without fragment) fixes the split once for every source, present or
+    added later; an explicit `split:` in the file overrides it.
+    """
+    if question.split is not None:
+        return question.split
+    source = question.url.split("#", 1)[0].rstrip("/")
+    bucket = int(hashlib.sha256(source.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "held_out" if bucket < HELD_OUT_SHARE else "tune"
+
+
+def load_real_questions(folder: Path) -> list[RealQuestion]:
+    """Every real question under `folder`, validated."""
+    questions: list[RealQuestion] = []
+    for path in sorted(folder.glob("*.yaml")):
+        questions += load_yaml(path, RealQuestionFile).questions
+    return questions
+
+
+def evaluate_part(
+    retriever: Retriever, questions: list[RealQuestion], part: str, with_misses: bool = True
+) -> PartReport:
+    """Answer every question of one part the way the chat would and count what users saw."""
+    known = retriever.kb.entries
+    covered = [q for q in questions if q.scope == "filing" and q.id in known]
+    uncovered = [q for q in questions if q.scope == "filing" and q.id not in known]
+    off_topic = [q for q in questions if q.scope == "off_topic"]
+    right = suggested = answered = answered_wrong = 0
+    per_language: dict[str, list[bool]] = {}
+    misses: list[Miss] = []
+    tops: list[tuple[float, bool]] = []  # (top score, top is right) over covered + uncovered
+    for item in [*covered, *uncovered]:
+        match = retriever.match(item.q)
+        ranked = retriever.ranked(item.q, limit=1)
+        if ranked:
+            tops.append((ranked[0][1], ranked[0][0] == item.id))
+        is_right = match.verdict is Verdict.ANSWER and match.entry_id == item.id
+        if match.verdict is Verdict.ANSWER:
+            answered += 1
+            answered_wrong += not is_right
+        if item in covered:
+            right += is_right
+            offered = any(s.entry_id == item.id for s in match.suggestions)
+            suggested += match.verdict is Verdict.SUGGEST and offered
+            per_language.setdefault(language_of(item.q), []).append(is_right)
+        if not is_right and (item in covered or match.verdict is Verdict.ANSWER):
+            misses.append(
+                Miss(
+                    question=item.q,
+                    expected=item.id,
+                    got=match.entry_id or (ranked[0][0] if ranked else None),
+                    verdict=match.verdict,
+                    score=match.score,
+                )
+            )
+    refused = 0
+    for item in off_topic:
+        match = retriever.match(item.q)
+        refused += match.verdict is Verdict.DECLINE
+        if match.verdict is not Verdict.DECLINE:
+            misses.append(
+                Miss(
+                    question=item.q,
+                    expected=None,
+                    got=match.entry_id,
+                    verdict=match.verdict,
+                    score=match.score,
+                )
+            )
+        ranked = retriever.ranked(item.q, limit=1)
+        if ranked:
+            tops.append((ranked[0][1], False))
+    n = max(len(covered), 1)
+    return PartReport(
+        part=part,
+        covered=len(covered),
+        uncovered=len(uncovered),
+        off_topic=len(off_topic),
+        right=right / n,
+        wrong_of_answered=answered_wrong / answered if answered else 0.0,
+        suggested_right=suggested / n,
+        missed=(len(covered) - right - suggested) / n,
+        off_topic_refused=refused / len(off_topic) if off_topic else 1.0,
+        by_language={lang: sum(v) / len(v) for lang, v in sorted(per_language.items())},
+        thresholds=_precision_coverage(tops, len(covered)),
+        misses=misses if with_misses else [],
+    )
+
+
+def _precision_coverage(
+    tops: list[tuple[float, bool]], covered: int
+) -> list[tuple[float, float, float]]:
+    """At each answer threshold: precision of what is answered, share of covered answered right."""
+    rows = []
+    for step in range(30, 91, 5):
+        threshold = step / 100
+        answered = [is_right for score, is_right in tops if score >= threshold]
+        precision = sum(answered) / len(answered) if answered else 1.0
+        rows.append((threshold, precision, sum(answered) / max(covered, 1)))
+    return rows
+
+
+def format_part(report: PartReport) -> str:
+    """The figures of one part, the threshold table, and its misses if they were kept."""
+    langs = ", ".join(f"{lang} {share:.1%}" for lang, share in report.by_language.items())
+    lines = [
+        f"== real questions, {report.part} part",
+        f"covered filing questions:    {report.covered}   (uncovered: {report.uncovered},"
+        f" off-topic: {report.off_topic})",
+        f"answered, right entry:       {report.right:.1%}   ({langs})",
+        f"did-you-mean with the right: {report.suggested_right:.1%}",
+        f"missed (refused or menu without the right entry): {report.missed:.1%}",
+        f"answered from a wrong entry: {report.wrong_of_answered:.1%} of answered",
+        f"off-topic refused, no menu:  {report.off_topic_refused:.1%}",
+        "threshold  precision  coverage",
+        *(f"{t:9.2f}  {p:9.1%}  {c:8.1%}" for t, p, c in report.thresholds),
+    ]
+    if report.misses:
+        lines.append(f"misses ({len(report.misses)}):")
+        lines += [
+            f"  [{m.verdict.value:7}] {m.score:.2f} expected={m.expected} got={m.got}  "
+            + m.question.replace("\n", " ")[:120]
+            for m in report.misses
+        ]
     return "\n".join(lines)

@@ -13,11 +13,9 @@ import math
 import re
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from bot.faq.models import FaqEntry
-from bot.faq.text import Tokenizer
 
 # Column weights for bm25(): the ways users ask weigh most, the title next, the answer least
 # (answers mention many neighbouring topics).
@@ -39,12 +37,17 @@ def features(tokens: list[str]) -> frozenset[str]:
 
 # Per entry: the tokens of each phrasing and keyword, of the title, and of the answer.
 TokenizedEntry = tuple[list[list[str]], list[str], list[str]]
+# Per entry, the texts that become a TokenizedEntry: (phrasings and keywords, title, answer).
+EntryTexts = tuple[list[str], str, str]
 # Bump when tokenisation changes in code, so cached token lists are rebuilt.
-_TOKENS_FORMAT = 1
+_TOKENS_FORMAT = 2
 
 
 def tokenize_entries(
-    entries: dict[str, FaqEntry], tokenizer: Tokenizer, cache_dir: Path, fingerprint: str
+    texts: dict[str, EntryTexts],
+    tokens: Callable[[str], list[str]],
+    cache_dir: Path,
+    fingerprint: str,
 ) -> dict[str, TokenizedEntry]:
     """Every entry's tokens, from a cache file keyed by the knowledge's content when possible.
 
@@ -58,12 +61,8 @@ def tokenize_entries(
     except (OSError, ValueError, TypeError):
         pass
     tokenized: dict[str, TokenizedEntry] = {
-        entry.id: (
-            [tokenizer.tokens(q) for q in [*entry.questions, *entry.keywords]],
-            tokenizer.tokens(entry.title),
-            tokenizer.tokens(entry.answer),
-        )
-        for entry in entries.values()
+        eid: ([tokens(q) for q in asked], tokens(title), tokens(answer))
+        for eid, (asked, title, answer) in texts.items()
     }
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -90,7 +89,7 @@ class _Phrasing:
 class FaqIndex:
     """Build once at start-up; every lookup is read-only and cheap."""
 
-    def __init__(self, entries: dict[str, FaqEntry], tokenized: dict[str, TokenizedEntry]) -> None:
+    def __init__(self, tokenized: dict[str, TokenizedEntry]) -> None:
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._db.execute(
             "CREATE VIRTUAL TABLE faq USING fts5(entry_id UNINDEXED, asked, title, answer,"
@@ -99,17 +98,16 @@ class FaqIndex:
         self.vocab: dict[str, frozenset[str]] = {}
         per_entry: dict[str, list[frozenset[str]]] = {}
         rows = []
-        for entry in entries.values():
-            asked, title, answer = tokenized[entry.id]
-            per_entry[entry.id] = [features(t) for t in [*asked, title]]
+        for entry_id, (asked, title, answer) in tokenized.items():
+            per_entry[entry_id] = [features(t) for t in [*asked, title]]
             # Coverage looks only at how users ask and the title: answers are broad.
-            self.vocab[entry.id] = frozenset().union(*per_entry[entry.id])
+            self.vocab[entry_id] = frozenset().union(*per_entry[entry_id])
             flat = [t for tokens in asked for t in tokens]
-            rows.append((entry.id, " ".join(flat), " ".join(title), " ".join(answer)))
+            rows.append((entry_id, " ".join(flat), " ".join(title), " ".join(answer)))
         self._db.executemany("INSERT INTO faq VALUES (?, ?, ?, ?)", rows)
 
         document_frequency = Counter(t for vocab in self.vocab.values() for t in vocab)
-        total = len(entries)
+        total = max(len(tokenized), 1)
         self._idf = {
             t: math.log(1 + (total - df + 0.5) / (df + 0.5))
             for t, df in document_frequency.items()

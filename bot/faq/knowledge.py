@@ -19,6 +19,7 @@ class Knowledge:
     entries: dict[str, FaqEntry]
     synonyms: dict[str, str]  # variant -> canonical
     typos: dict[str, str]
+    english_synonyms: dict[str, str]
     filler_words: frozenset[str]
     domain_terms: frozenset[str]
     userdict: Path
@@ -26,8 +27,14 @@ class Knowledge:
     def fingerprint(self) -> str:
         """Everything tokenisation depends on, as one string for cache keys."""
         parts = [
-            json.dumps({e.id: e.model_dump() for e in self.entries.values()}, ensure_ascii=False),
-            json.dumps([self.synonyms, self.typos, sorted(self.filler_words)], ensure_ascii=False),
+            json.dumps(
+                {e.id: e.model_dump(mode="json") for e in self.entries.values()},
+                ensure_ascii=False,
+            ),
+            json.dumps(
+                [self.synonyms, self.typos, self.english_synonyms, sorted(self.filler_words)],
+                ensure_ascii=False,
+            ),
             self.userdict.read_text(encoding="utf-8"),
         ]
         return "\n".join(parts)
@@ -67,6 +74,7 @@ def load_knowledge(root: Path | None = None) -> Knowledge:
         entries=entries,
         synonyms=synonyms,
         typos=synonym_file.typos,
+        english_synonyms=synonym_file.english,
         filler_words=_read_word_list(root / "filler_words.txt"),
         domain_terms=_read_word_list(root / "domain_terms.txt"),
         userdict=root / "userdict.txt",

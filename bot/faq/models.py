@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MIN_QUESTIONS = 5
+MIN_ENGLISH_QUESTIONS = 3
+
+
+class EnglishText(BaseModel):
+    """An entry's English side: what an English question is matched against and answered with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=2)
+    questions: list[str] = Field(min_length=MIN_ENGLISH_QUESTIONS)
+    answer: str = Field(min_length=10)
 
 
 class FaqEntry(BaseModel):
@@ -16,10 +29,14 @@ class FaqEntry(BaseModel):
     title: str = Field(min_length=2)
     questions: list[str]
     answer: str = Field(min_length=10)
+    # A page title with its URL, or a regulation and its article: something a user can open.
     source: str = Field(min_length=2)
+    # When someone last read `source` and found the answer still true; None until then.
+    checked: date | None = None
     related: list[str] = Field(default_factory=list)
     # Extra search terms that are not natural questions (abbreviations, error texts).
     keywords: list[str] = Field(default_factory=list)
+    en: EnglishText | None = None
 
     @field_validator("questions")
     @classmethod
@@ -53,3 +70,5 @@ class SynonymFile(BaseModel):
 
     groups: list[SynonymGroup]
     typos: dict[str, str] = Field(default_factory=dict)
+    # English words (stemmed when loaded) -> the word they are searched as: licence -> license.
+    english: dict[str, str] = Field(default_factory=dict)

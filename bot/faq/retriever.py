@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from bot.faq.index import FaqIndex, features, tokenize_entries
+from bot.faq.english import EnglishTokenizer
+from bot.faq.focus import split_question
+from bot.faq.index import EntryTexts, FaqIndex, features, tokenize_entries
 from bot.faq.knowledge import Knowledge, load_knowledge
+from bot.faq.language import Language, language_of
 from bot.faq.models import FaqEntry
 from bot.faq.text import Tokenizer
 
@@ -24,6 +30,8 @@ SUGGESTION_COUNT = 3
 CANDIDATES = 10
 # Weights of the three fit signals; they sum to 1 so the confidence stays in [0, 1].
 _W_PHRASING, _W_COVERAGE, _W_BM25 = 0.2, 0.5, 0.3
+# In a message with background, how much the question sentence's own fit counts.
+_FOCUS_WEIGHT = 0.7
 
 
 class Verdict(StrEnum):
@@ -48,11 +56,21 @@ class Match(BaseModel):
     entry_id: str | None = None
     score: float = 0.0
     suggestions: list[Suggestion] = Field(default_factory=list)
+    language: Language = "zh"
 
 
 def load_retriever(cache_dir: Path) -> Retriever:
     """Load knowledge/ and build the retriever (caches live in `cache_dir`)."""
     return Retriever(load_knowledge(), cache_dir=cache_dir)
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One language's view of the knowledge: how questions are cut and what they meet."""
+
+    tokens: Callable[[str], list[str]]
+    index: FaqIndex
+    domain_terms: frozenset[str]
 
 
 class Retriever:
@@ -68,46 +86,112 @@ class Retriever:
             corpus=kb.corpus(),
             cache_dir=cache_dir,
         )
-        tokenized = tokenize_entries(kb.entries, self.tokenizer, cache_dir, kb.fingerprint())
-        self.index = FaqIndex(kb.entries, tokenized)
+        chinese = {
+            e.id: ([*e.questions, *e.keywords], e.title, e.answer) for e in kb.entries.values()
+        }
+        fingerprint = kb.fingerprint()
+        tokenized = tokenize_entries(chinese, self.tokenizer.tokens, cache_dir, fingerprint)
+        english = EnglishTokenizer(kb.english_synonyms)
+        english_texts = {eid: texts for eid, texts in map(_english_texts, kb.entries.values())}
+        self._sides: dict[Language, _Side] = {
+            "zh": _Side(self.tokenizer.tokens, FaqIndex(tokenized), kb.domain_terms),
+            "en": _Side(
+                english.tokens,
+                FaqIndex(
+                    tokenize_entries(
+                        {k: v for k, v in english_texts.items() if v[0] or v[1]},
+                        english.tokens,
+                        cache_dir,
+                        "en\n" + fingerprint,
+                    )
+                ),
+                frozenset(t for term in kb.domain_terms for t in english.tokens(term)),
+            ),
+        }
+        self.index = self._sides["zh"].index
 
     def entry(self, entry_id: str) -> FaqEntry:
         """The entry with this id (KeyError if unknown)."""
         return self.kb.entries[entry_id]
 
-    def ranked(self, question: str, limit: int = 5) -> list[tuple[str, float]]:
+    def ranked(
+        self, question: str, limit: int = 5, language: Language | None = None
+    ) -> list[tuple[str, float]]:
         """(entry id, confidence) best first; used by `match` and by the evaluation."""
-        tokens = self.tokenizer.tokens(question)
-        hits = self.index.search(tokens, limit=CANDIDATES)
+        language = language or language_of(question)
+        if language == "other":
+            return []
+        side = self._sides[language]
+        asked, background = split_question(question)
+        scored = self._scored(side, asked, side.tokens(question))
+        if background:
+            # The question sentence decides; the whole message still lends its facts.
+            whole = dict(self._scored(side, question, side.tokens(question)))
+            scored = [
+                (eid, round(_FOCUS_WEIGHT * score + (1 - _FOCUS_WEIGHT) * whole.get(eid, 0.0), 4))
+                for eid, score in scored
+            ]
+            known = {eid for eid, _ in scored}
+            scored += [(eid, round((1 - _FOCUS_WEIGHT) * s, 4)) for eid, s in whole.items()
+                       if eid not in known]  # fmt: skip
+        scored.sort(key=lambda pair: pair[1], reverse=True)
+        return scored[:limit]
+
+    def _scored(self, side: _Side, text: str, context: list[str]) -> list[tuple[str, float]]:
+        tokens = side.tokens(text)
+        hits = side.index.search(tokens, limit=CANDIDATES)
         if not hits:
             return []
         query = features(tokens)
         best_bm25 = hits[0].bm25
-        domain_factor = 1.0 if self.kb.domain_terms & set(tokens) else OFF_DOMAIN_FACTOR
+        # Filing words anywhere in the message count: the background often names them.
+        domain_factor = 1.0 if side.domain_terms & set(context) else OFF_DOMAIN_FACTOR
         scored = []
         for hit in hits:
             # BM25 finds and orders candidates; the closest phrasing and the share of the
             # question's words the entry knows say how well it really fits.
-            similarity, coverage = self.index.fit(query, hit.entry_id)
+            similarity, coverage = side.index.fit(query, hit.entry_id)
             confidence = domain_factor * (
                 _W_PHRASING * similarity + _W_COVERAGE * coverage + _W_BM25 * hit.bm25 / best_bm25
             )
             scored.append((hit.entry_id, round(confidence, 4)))
-        scored.sort(key=lambda pair: pair[1], reverse=True)
-        return scored[:limit]
+        return scored
 
     def match(self, question: str) -> Match:
         """Decide: answer with an entry, offer the top three, or decline."""
-        ranked = self.ranked(question)
+        language = language_of(question)
+        ranked = self.ranked(question, language=language)
         if not ranked:
-            return Match(verdict=Verdict.DECLINE)
+            return Match(verdict=Verdict.DECLINE, language=language)
         top_id, top_score = ranked[0]
         suggestions = [
-            Suggestion(entry_id=eid, title=self.kb.entries[eid].title)
+            Suggestion(entry_id=eid, title=self._title(eid, language))
             for eid, _ in ranked[:SUGGESTION_COUNT]
         ]
         if top_score >= ANSWER_THRESHOLD:
-            return Match(verdict=Verdict.ANSWER, entry_id=top_id, score=top_score)
+            return Match(
+                verdict=Verdict.ANSWER, entry_id=top_id, score=top_score, language=language
+            )
         if top_score >= SUGGEST_THRESHOLD:
-            return Match(verdict=Verdict.SUGGEST, score=top_score, suggestions=suggestions)
-        return Match(verdict=Verdict.DECLINE, score=top_score)
+            return Match(
+                verdict=Verdict.SUGGEST,
+                score=top_score,
+                suggestions=suggestions,
+                language=language,
+            )
+        return Match(verdict=Verdict.DECLINE, score=top_score, language=language)
+
+    def _title(self, entry_id: str, language: Language) -> str:
+        entry = self.kb.entries[entry_id]
+        return entry.en.title if language == "en" and entry.en else entry.title
+
+
+_LATIN = re.compile(r"^[\x00-\x7f]+$")
+
+
+def _english_texts(entry: FaqEntry) -> tuple[str, EntryTexts]:
+    """What an English question meets: the English text, else the entry's Latin keywords."""
+    latin = [k for k in entry.keywords if _LATIN.match(k)]
+    if entry.en is None:
+        return entry.id, (latin, "", "")
+    return entry.id, ([*entry.en.questions, *latin], entry.en.title, entry.en.answer)

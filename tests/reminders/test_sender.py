@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.content_check import internal_references
 from bot.messages import ChatRef, Outgoing, SendError
 from bot.reminders import Owner, ReminderIntake, ReminderSender
 from bot.reminders.models import QUIET_HOURS, PlannedReminder, ReminderKind
@@ -82,7 +83,10 @@ async def test_every_reminder_fires_at_its_time_and_not_before(
     sent = {reminder_id(m): m for m in outbox.sent}
     for row in rows:
         message = sent[row.id]
-        assert "依据：" in message.text and "来源：" in message.text and "facts.md" in message.text
+        assert "依据：" in message.text and "来源：" in message.text
+        # The source is something the user can open, not one of our file names.
+        assert "https://" in message.text or "《" in message.text
+        assert internal_references(message.text) == []
         assert not message.text.startswith("（补发")
 
 
