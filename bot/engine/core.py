@@ -12,9 +12,10 @@ from pydantic import ValidationError
 from bot.dialogue.forms import FormResult, Forms, Who
 from bot.dialogue.models import FormKind, FormSpec, FormState
 from bot.dialogue.runner import Prompt
+from bot.engine.brief import brief
 from bot.engine.guard import clean_text, input_problem
 from bot.engine.state import ConversationState
-from bot.engine.texts import Language, Replies, render_entry
+from bot.engine.texts import Language, Replies, entry_body, render_entry, source_line
 from bot.faq.retriever import Match, Retriever, Verdict
 from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing
 from bot.privacy import contains_personal_data
@@ -24,6 +25,7 @@ from bot.storage.base import Storage
 logger = logging.getLogger(__name__)
 
 _COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+_MORE_WORDS = frozenset({"更多", "more", "/more", "继续", "展开"})
 _NUMBER_RE = re.compile(r"^\s*(\d{1,3})\s*[.、)）]?\s*$")
 
 Clock = Callable[[], datetime]
@@ -119,6 +121,10 @@ class Engine:
         return replies
 
     def _route(self, msg: Incoming, text: str, state: ConversationState) -> list[Outgoing]:
+        # The rest of a cut answer is offered for one message only.
+        more, state.more = state.more, None
+        if more and text.strip().casefold() in _MORE_WORDS:
+            return [self._reply(msg, more)]
         command = _COMMAND_RE.match(text)
         if command:
             name, args = command.group(1).lower(), (command.group(2) or "").strip()
@@ -172,12 +178,14 @@ class Engine:
         if match.language == "other" and state.language is None:
             return [self._reply(msg, self.replies.en.other_language)]
         language = state.language or ("en" if match.language == "en" else "zh")
-        return [self._faq_reply(msg, match, language)]
+        return [self._faq_reply(msg, match, language, state, text)]
 
-    def _faq_reply(self, msg: Incoming, match: Match, language: Language) -> Outgoing:
+    def _faq_reply(
+        self, msg: Incoming, match: Match, language: Language, state: ConversationState, text: str
+    ) -> Outgoing:
         english = language == "en"
         if match.verdict is Verdict.ANSWER and match.entry_id:
-            return self._entry_reply(msg, match.entry_id, language)
+            return self._entry_reply(msg, match.entry_id, language, state, text)
         if match.verdict is Verdict.SUGGEST:
             # The pick is answered in the language of the question it came from.
             suffix = " en" if english else ""
@@ -195,12 +203,27 @@ class Engine:
         entry = self.retriever.entry(entry_id)
         return entry.en.title if language == "en" and entry.en else entry.title
 
-    def _entry_reply(self, msg: Incoming, entry_id: str, language: Language = "zh") -> Outgoing:
-        """An answer; where a troubleshooting flow covers the topic, offer to start it."""
+    def _entry_reply(
+        self,
+        msg: Incoming,
+        entry_id: str,
+        language: Language,
+        state: ConversationState,
+        question: str = "",
+    ) -> Outgoing:
+        """An answer cut to what was asked; where a flow covers the topic, offer to start it."""
+        entry = self.retriever.entry(entry_id)
+        body = entry_body(entry, self.replies, language)
+        shown, rest = brief(body, question, lambda t: self.retriever.tokens(t, language))
+        if rest:
+            state.more = rest
+            hint = self.replies.en.more_hint if language == "en" else self.replies.more_hint
+            shown = f"{shown}\n{hint}"
+        text = f"{shown}\n{source_line(entry, self.replies, language)}"
         flow = next((f for f in self.forms.forms.values() if entry_id in f.faq), None)
         offer = Choice(label=self.replies.flow_offer, value=f"/flow {flow.id}") if flow else None
         choices = [offer] if offer else []
-        return self._reply(msg, self.render_entry(entry_id, language), choices)
+        return self._reply(msg, text, choices)
 
     def render_entry(self, entry_id: str, language: Language = "zh") -> str:
         """An entry's answer with its source as the last line."""
@@ -268,7 +291,7 @@ class Engine:
         if entry_id not in self.retriever.kb.entries:
             return [self._reply(msg, self.replies.unknown_entry.format(entry_id=entry_id or "?"))]
         language: Language = state.language or ("en" if wanted.strip() == "en" else "zh")
-        return [self._entry_reply(msg, entry_id, language)]
+        return [self._entry_reply(msg, entry_id, language, state)]
 
     def _cmd_lang(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
         wanted = args.strip().lower()

@@ -20,5 +20,7 @@ class ConversationState(BaseModel):
     active_filing_id: int | None = None
     # Set by /lang: answers in this language whatever the question's; None follows the question.
     language: Literal["zh", "en"] | None = None
+    # The part of the last answer that was cut; "更多" / "more" shows it.
+    more: str | None = None
     # Set by /forget: the conversation was deleted and must not be written back.
     _deleted: bool = PrivateAttr(default=False)

@@ -25,6 +25,7 @@ class EnglishReplies(BaseModel):
     chinese_only: str
     other_language: str
     language_set: str
+    more_hint: str
 
 
 class Replies(BaseModel):
@@ -55,6 +56,7 @@ class Replies(BaseModel):
     error: str
     language_set: str
     language_usage: str
+    more_hint: str
     en: EnglishReplies
 
 
@@ -64,15 +66,25 @@ def load_replies() -> Replies:
     return load_yaml(conversations_dir() / "replies.yaml", Replies)
 
 
-def render_entry(entry: FaqEntry, replies: Replies, language: Language = "zh") -> str:
-    """An FAQ answer in `language` with its source as the last line.
+def entry_body(entry: FaqEntry, replies: Replies, language: Language = "zh") -> str:
+    """An entry's answer in `language`.
 
     An English reader of an entry with no English text gets the Chinese answer under a
     one-line note saying so, rather than nothing.
     """
     if language == "en":
-        footer = replies.en.faq_footer.format(source=entry.source)
         if entry.en is not None:
-            return f"{entry.en.answer.strip()}\n{footer}"
-        return f"{replies.en.chinese_only}\n{entry.answer.strip()}\n{footer}"
-    return f"{entry.answer.strip()}\n{replies.faq_footer.format(source=entry.source)}"
+            return entry.en.answer.strip()
+        return f"{replies.en.chinese_only}\n{entry.answer.strip()}"
+    return entry.answer.strip()
+
+
+def source_line(entry: FaqEntry, replies: Replies, language: Language = "zh") -> str:
+    """The last line of every answer: where the user can check it."""
+    footer = replies.en.faq_footer if language == "en" else replies.faq_footer
+    return footer.format(source=entry.source)
+
+
+def render_entry(entry: FaqEntry, replies: Replies, language: Language = "zh") -> str:
+    """An FAQ answer in `language` with its source as the last line."""
+    return f"{entry_body(entry, replies, language)}\n{source_line(entry, replies, language)}"

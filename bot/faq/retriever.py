@@ -114,6 +114,10 @@ class Retriever:
         """The entry with this id (KeyError if unknown)."""
         return self.kb.entries[entry_id]
 
+    def tokens(self, text: str, language: Language = "zh") -> list[str]:
+        """The words of `text` as the index of `language` sees them."""
+        return self._sides["en" if language == "en" else "zh"].tokens(text)
+
     def ranked(
         self, question: str, limit: int = 5, language: Language | None = None
     ) -> list[tuple[str, float]]:
