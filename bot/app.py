@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Settings
 from bot.dialogue.forms import Forms, load_forms
 from bot.dialogue.texts import load_dialogue_texts
-from bot.engine import Engine
+from bot.engine.core import Engine
 from bot.engine.texts import load_replies
 from bot.faq.retriever import Retriever, load_retriever
 from bot.messages import ChatRef

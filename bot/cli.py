@@ -123,7 +123,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     # Only the FAQ: no database, no dialogue, no channels, so a one-shot answer starts fast.
-    from bot.engine.texts import load_replies, render_entry
+    from bot.engine.texts import Language, load_replies, render_entry
     from bot.faq.retriever import Verdict, load_retriever
 
     retriever = load_retriever(settings.cache_dir)
@@ -132,13 +132,17 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     for raw in questions:
         question = raw.rstrip("\n")
         match = retriever.match(question)
-        if match.verdict is Verdict.ANSWER and match.entry_id:
-            answer = render_entry(retriever.entry(match.entry_id), replies)
+        english = match.language == "en"
+        if match.language == "other":
+            answer = replies.en.other_language
+        elif match.verdict is Verdict.ANSWER and match.entry_id:
+            language: Language = "en" if english else "zh"
+            answer = render_entry(retriever.entry(match.entry_id), replies, language)
         elif match.verdict is Verdict.SUGGEST:
             titles = "\n".join(f"{i}. {s.title}" for i, s in enumerate(match.suggestions, 1))
-            answer = f"{replies.did_you_mean}\n{titles}"
+            answer = f"{replies.en.did_you_mean if english else replies.did_you_mean}\n{titles}"
         else:
-            answer = replies.out_of_scope.strip()
+            answer = (replies.en.out_of_scope if english else replies.out_of_scope).strip()
         if args.json:
             payload = {
                 "matched": match.verdict is Verdict.ANSWER,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.channels.base import render_plain
-from bot.engine import Engine
+from bot.engine.core import Engine
 from bot.messages import ChatKind, ChatRef, Incoming, Outgoing
 
 

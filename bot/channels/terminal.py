@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.channels.base import render_plain
-from bot.engine import Engine
+from bot.engine.core import Engine
 from bot.messages import ChatKind, ChatRef, Incoming, Outgoing
 from bot.privacy import contains_personal_data
 

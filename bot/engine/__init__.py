@@ -1,5 +1,5 @@
-"""Routes one Incoming to replies: command > group etiquette > pending choice > form > FAQ."""
+"""Routes one Incoming to replies: command > group etiquette > pending choice > form > FAQ.
 
-from bot.engine.core import Engine
-
-__all__ = ["Engine"]
+`Engine` lives in `bot.engine.core`; this package imports nothing on its own so that
+`beian-bot ask`, which needs only `bot.engine.texts`, does not pay for the dialogue.
+"""

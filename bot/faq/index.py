@@ -144,19 +144,26 @@ class FaqIndex:
             return []
         return [Hit(entry_id=row[0], bm25=-row[1]) for row in rows]
 
-    def fit(self, query: frozenset[str], entry_id: str) -> tuple[float, float]:
-        """(cosine with the entry's closest phrasing, IDF share of the query it covers)."""
+    def fit(
+        self, query: frozenset[str], entry_ids: list[str]
+    ) -> dict[str, tuple[float, float]]:
+        """Per entry: (cosine with its closest phrasing, IDF share of the query it covers)."""
         weights = {f: self.weight(f) for f in query}
+        squares = {f: w * w for f, w in weights.items()}
         total = sum(weights.values())
-        norm = math.sqrt(sum(w * w for w in weights.values()))
-        if total == 0:
-            return 0.0, 0.0
-        best = 0.0
-        for phrasing in self._phrasings.get(entry_id, ()):
-            shared = query & phrasing.features
-            if shared:
-                dot = sum(weights[f] ** 2 for f in shared)
-                best = max(best, dot / (norm * phrasing.norm))
-        vocab = self.vocab[entry_id]
-        covered = sum(w for f, w in weights.items() if f in vocab)
-        return best, covered / total
+        norm = math.sqrt(sum(squares.values()))
+        out: dict[str, tuple[float, float]] = {}
+        for entry_id in entry_ids:
+            if total == 0:
+                out[entry_id] = (0.0, 0.0)
+                continue
+            best = 0.0
+            for phrasing in self._phrasings.get(entry_id, ()):
+                shared = query & phrasing.features
+                if shared:
+                    dot = sum(squares[f] for f in shared)
+                    best = max(best, dot / (norm * phrasing.norm))
+            vocab = self.vocab[entry_id]
+            covered = sum(w for f, w in weights.items() if f in vocab)
+            out[entry_id] = (best, covered / total)
+        return out

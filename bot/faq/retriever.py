@@ -127,10 +127,11 @@ class Retriever:
             return []
         side = self._sides[language]
         asked, background = split_question(question)
-        scored = self._scored(side, asked, side.tokens(question))
+        every = side.tokens(question)
+        scored = self._scored(side, side.tokens(asked) if background else every, every)
         if background:
             # The question sentence decides; the whole message still lends its facts.
-            whole = dict(self._scored(side, question, side.tokens(question)))
+            whole = dict(self._scored(side, every, every))
             scored = [
                 (eid, round(_FOCUS_WEIGHT * score + (1 - _FOCUS_WEIGHT) * whole.get(eid, 0.0), 4))
                 for eid, score in scored
@@ -141,8 +142,9 @@ class Retriever:
         scored.sort(key=lambda pair: pair[1], reverse=True)
         return scored[:limit]
 
-    def _scored(self, side: _Side, text: str, context: list[str]) -> list[tuple[str, float]]:
-        tokens = side.tokens(text)
+    def _scored(
+        self, side: _Side, tokens: list[str], context: list[str]
+    ) -> list[tuple[str, float]]:
         hits = side.index.search(tokens, limit=CANDIDATES)
         if not hits:
             return []
@@ -151,10 +153,11 @@ class Retriever:
         # Filing words anywhere in the message count: the background often names them.
         domain_factor = 1.0 if side.domain_terms & set(context) else OFF_DOMAIN_FACTOR
         scored = []
+        fits = side.index.fit(query, [hit.entry_id for hit in hits])
         for hit in hits:
             # BM25 finds and orders candidates; the closest phrasing and the share of the
             # question's words the entry knows say how well it really fits.
-            similarity, coverage = side.index.fit(query, hit.entry_id)
+            similarity, coverage = fits[hit.entry_id]
             confidence = domain_factor * (
                 _W_PHRASING * similarity + _W_COVERAGE * coverage + _W_BM25 * hit.bm25 / best_bm25
             )

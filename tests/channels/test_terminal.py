@@ -57,3 +57,29 @@ def test_ask_json_reports_match_entry_and_suggestions(tmp_path: Path) -> None:
 def test_ask_prints_the_answer(tmp_path: Path) -> None:
     result = _run(["ask", "备案期间要不要解析域名"], "", tmp_path / "d.db")
     assert result.returncode == 0 and "来源：" in result.stdout
+
+
+def test_ask_answers_in_the_language_of_the_question(tmp_path: Path) -> None:
+    questions = "how long does ICP filing take\nWie lange dauert die ICP Anmeldung?\n"
+    result = _run(["ask", "--json", "-"], questions, tmp_path / "e.db")
+    english, german = (json.loads(line)["answer"] for line in result.stdout.splitlines())
+    assert "Source:" in english
+    assert german.startswith("Sorry, I can only answer in Chinese or English")
+
+
+def test_ask_does_not_load_the_dialogue(tmp_path: Path) -> None:
+    # What keeps `beian-bot ask` within its cold-start budget: no forms, validators or database.
+    probe = (
+        "import sys; from bot.cli import main; main(['ask', '备案要多久']);"
+        "heavy = [m for m in ('bot.engine.core', 'bot.dialogue.forms', 'phonenumbers')"
+        " if m in sys.modules]; print('LOADED', heavy)"
+    )
+    env = {
+        **os.environ,
+        "BEIAN_DB_PATH": str(tmp_path / "f.db"),
+        "BEIAN_CACHE_DIR": str(CACHE_DIR),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert "LOADED []" in result.stdout, result.stdout + result.stderr
