@@ -20,9 +20,9 @@ def chat(app: App) -> EngineChat:
 @pytest.mark.parametrize(
     "question",
     [
-        "how long does ICP filing take",
-        "How long does the ICP filing process take?",
-        "do I need an ICP filing for my website",
+        "can a foreign company get an ICP filing",
+        "do I need to resolve DNS yet",
+        "Can a foreign company get an ICP licence?",
     ],
 )
 def test_an_english_question_gets_an_english_answer(chat: EngineChat, question: str) -> None:
@@ -31,6 +31,16 @@ def test_an_english_question_gets_an_english_answer(chat: EngineChat, question: 
     assert footer.startswith("Source:")
     # English prose; Chinese only inside names such as a regulation's title.
     assert len(_HAN.findall(body)) < len(body) / 10, reply
+
+
+def test_an_unsure_english_question_gets_an_english_menu(chat: EngineChat, app: App) -> None:
+    [reply] = chat.send("How long does the ICP filing process take?")
+    assert reply.text.startswith("I am not sure what you are asking")
+    titles = [c.label for c in reply.choices]
+    assert app.engine.retriever.entry("total-time").en.title in titles  # type: ignore[union-attr]
+    # Picking it answers in English too.
+    [answer] = chat.say(str(titles.index(app.engine.retriever.entry("total-time").en.title) + 1))  # type: ignore[union-attr]
+    assert answer.splitlines()[-1].startswith("Source:")
 
 
 def test_an_english_question_on_a_chinese_only_topic_says_so(chat: EngineChat, app: App) -> None:
@@ -45,7 +55,7 @@ def test_lang_fixes_the_language_whatever_the_question(chat: EngineChat) -> None
     [reply] = chat.say("备案要多久")
     assert "Source:" in reply
     assert "中文" in chat.say("/lang zh")[0]
-    [reply] = chat.say("how long does ICP filing take")
+    [reply] = chat.say("do I need to resolve DNS yet")
     assert "来源：" in reply
 
 

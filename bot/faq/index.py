@@ -96,12 +96,16 @@ class FaqIndex:
             " tokenize = 'unicode61 remove_diacritics 0')"
         )
         self.vocab: dict[str, frozenset[str]] = {}
+        self.title_vocab: dict[str, frozenset[str]] = {}
+        self.answer_vocab: dict[str, frozenset[str]] = {}
         per_entry: dict[str, list[frozenset[str]]] = {}
         rows = []
         for entry_id, (asked, title, answer) in tokenized.items():
             per_entry[entry_id] = [features(t) for t in [*asked, title]]
             # Coverage looks only at how users ask and the title: answers are broad.
             self.vocab[entry_id] = frozenset().union(*per_entry[entry_id])
+            self.title_vocab[entry_id] = features(title)
+            self.answer_vocab[entry_id] = features(answer)
             flat = [t for tokens in asked for t in tokens]
             rows.append((entry_id, " ".join(flat), " ".join(title), " ".join(answer)))
         self._db.executemany("INSERT INTO faq VALUES (?, ?, ?, ?)", rows)
@@ -144,26 +148,44 @@ class FaqIndex:
             return []
         return [Hit(entry_id=row[0], bm25=-row[1]) for row in rows]
 
-    def fit(
-        self, query: frozenset[str], entry_ids: list[str]
-    ) -> dict[str, tuple[float, float]]:
-        """Per entry: (cosine with its closest phrasing, IDF share of the query it covers)."""
+    def fit(self, query: frozenset[str], entry_ids: list[str]) -> dict[str, Fit]:
+        """How well each entry fits the query, in IDF-weighted shares (see `Fit`)."""
         weights = {f: self.weight(f) for f in query}
         squares = {f: w * w for f, w in weights.items()}
         total = sum(weights.values())
         norm = math.sqrt(sum(squares.values()))
-        out: dict[str, tuple[float, float]] = {}
+        out: dict[str, Fit] = {}
+        if total == 0:
+            return {entry_id: Fit() for entry_id in entry_ids}
+        known = sum(w for f, w in weights.items() if f in self._idf) / total
         for entry_id in entry_ids:
-            if total == 0:
-                out[entry_id] = (0.0, 0.0)
-                continue
             best = 0.0
             for phrasing in self._phrasings.get(entry_id, ()):
                 shared = query & phrasing.features
                 if shared:
                     dot = sum(squares[f] for f in shared)
                     best = max(best, dot / (norm * phrasing.norm))
-            vocab = self.vocab[entry_id]
-            covered = sum(w for f, w in weights.items() if f in vocab)
-            out[entry_id] = (best, covered / total)
+
+            def share(vocab: frozenset[str]) -> float:
+                return sum(w for f, w in weights.items() if f in vocab) / total
+
+            out[entry_id] = Fit(
+                similarity=best,
+                coverage=share(self.vocab[entry_id]),
+                title=share(self.title_vocab[entry_id]),
+                answer=share(self.answer_vocab[entry_id]),
+                known=known,
+            )
         return out
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Shares of the query's IDF weight: the closest phrasing's cosine, and what the entry's
+    phrasings, title and answer cover; `known` is the share any entry knows at all."""
+
+    similarity: float = 0.0
+    coverage: float = 0.0
+    title: float = 0.0
+    answer: float = 0.0
+    known: float = 0.0

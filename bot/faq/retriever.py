@@ -10,12 +10,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from bot.content import knowledge_dir
 from bot.faq.english import EnglishTokenizer
 from bot.faq.focus import split_question
 from bot.faq.index import EntryTexts, FaqIndex, features, tokenize_entries
 from bot.faq.knowledge import Knowledge, load_knowledge
 from bot.faq.language import Language, language_of
 from bot.faq.models import FaqEntry
+from bot.faq.rerank import load_model, probability
 from bot.faq.text import Tokenizer
 
 # Calibrated on tests/data/faq_eval.yaml with `beian-bot eval --sweep`: above ANSWER the top
@@ -61,7 +63,9 @@ class Match(BaseModel):
 
 def load_retriever(cache_dir: Path) -> Retriever:
     """Load knowledge/ and build the retriever (caches live in `cache_dir`)."""
-    return Retriever(load_knowledge(), cache_dir=cache_dir)
+    return Retriever(
+        load_knowledge(), cache_dir=cache_dir, model_path=knowledge_dir() / "reranker.json"
+    )
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ class _Side:
 class Retriever:
     """Tokenises, ranks with BM25, and scores confidence as IDF-weighted coverage."""
 
-    def __init__(self, kb: Knowledge, cache_dir: Path) -> None:
+    def __init__(self, kb: Knowledge, cache_dir: Path, model_path: Path | None = None) -> None:
         self.kb = kb
         self.tokenizer = Tokenizer(
             userdict=kb.userdict,
@@ -109,6 +113,12 @@ class Retriever:
             ),
         }
         self.index = self._sides["zh"].index
+        self.model = load_model(model_path) if model_path else None
+        self.thresholds = (
+            (self.model.answer_threshold, self.model.suggest_threshold)
+            if self.model
+            else (ANSWER_THRESHOLD, SUGGEST_THRESHOLD)
+        )
 
     def entry(self, entry_id: str) -> FaqEntry:
         """The entry with this id (KeyError if unknown)."""
@@ -122,47 +132,75 @@ class Retriever:
         self, question: str, limit: int = 5, language: Language | None = None
     ) -> list[tuple[str, float]]:
         """(entry id, confidence) best first; used by `match` and by the evaluation."""
+        scored = [(eid, round(score, 4)) for eid, score, _ in self.candidates(question, language)]
+        return scored[:limit]
+
+    def candidates(
+        self, question: str, language: Language | None = None
+    ) -> list[tuple[str, float, dict[str, float]]]:
+        """Every candidate with its confidence and the signals behind it, best first."""
         language = language or language_of(question)
         if language == "other":
             return []
         side = self._sides[language]
         asked, background = split_question(question)
         every = side.tokens(question)
-        scored = self._scored(side, side.tokens(asked) if background else every, every)
+        asked_tokens = side.tokens(asked) if background else every
+        hits = side.index.search(asked_tokens, limit=CANDIDATES)
         if background:
-            # The question sentence decides; the whole message still lends its facts.
-            whole = dict(self._scored(side, every, every))
-            scored = [
-                (eid, round(_FOCUS_WEIGHT * score + (1 - _FOCUS_WEIGHT) * whole.get(eid, 0.0), 4))
-                for eid, score in scored
+            seen = {h.entry_id for h in hits}
+            hits += [
+                h for h in side.index.search(every, limit=CANDIDATES) if h.entry_id not in seen
             ]
-            known = {eid for eid, _ in scored}
-            scored += [(eid, round((1 - _FOCUS_WEIGHT) * s, 4)) for eid, s in whole.items()
-                       if eid not in known]  # fmt: skip
-        scored.sort(key=lambda pair: pair[1], reverse=True)
-        return scored[:limit]
-
-    def _scored(
-        self, side: _Side, tokens: list[str], context: list[str]
-    ) -> list[tuple[str, float]]:
-        hits = side.index.search(tokens, limit=CANDIDATES)
         if not hits:
             return []
-        query = features(tokens)
-        best_bm25 = hits[0].bm25
+        ids = [h.entry_id for h in hits]
+        fits = side.index.fit(features(asked_tokens), ids)
+        whole = side.index.fit(features(every), ids) if background else fits
+        best_bm25 = max(h.bm25 for h in hits)
         # Filing words anywhere in the message count: the background often names them.
-        domain_factor = 1.0 if side.domain_terms & set(context) else OFF_DOMAIN_FACTOR
-        scored = []
-        fits = side.index.fit(query, [hit.entry_id for hit in hits])
-        for hit in hits:
-            # BM25 finds and orders candidates; the closest phrasing and the share of the
-            # question's words the entry knows say how well it really fits.
-            similarity, coverage = fits[hit.entry_id]
-            confidence = domain_factor * (
-                _W_PHRASING * similarity + _W_COVERAGE * coverage + _W_BM25 * hit.bm25 / best_bm25
-            )
-            scored.append((hit.entry_id, round(confidence, 4)))
-        return scored
+        domain = 1.0 if side.domain_terms & set(every) else OFF_DOMAIN_FACTOR
+        rows = []
+        for rank, hit in enumerate(hits):
+            fit, fit_whole = fits[hit.entry_id], whole[hit.entry_id]
+            signals = {
+                "similarity": fit.similarity,
+                "coverage": fit.coverage,
+                "title": fit.title,
+                "answer": fit.answer,
+                "bm25": hit.bm25 / best_bm25 if best_bm25 > 0 else 0.0,
+                "first": 1.0 / (1 + rank),
+                "whole_coverage": fit_whole.coverage,
+                "whole_answer": fit_whole.answer,
+                "domain": domain,
+                "known": fit.known,
+                "english": float(language == "en"),
+                "background": float(bool(background)),
+                "margin": 0.0,
+            }
+            rows.append((hit.entry_id, self._hand_confidence(signals), signals))
+        # How far a candidate stands above the next best tells a sure match from a toss-up.
+        rows.sort(key=lambda row: row[1], reverse=True)
+        for i, (_, score, signals) in enumerate(rows):
+            runner_up = rows[1][1] if i == 0 and len(rows) > 1 else rows[0][1]
+            signals["margin"] = score - runner_up if i == 0 else score - rows[0][1]
+        if self.model is not None:
+            model = self.model
+            rows = [(eid, probability(model, sig), sig) for eid, _, sig in rows]
+            rows.sort(key=lambda row: row[1], reverse=True)
+        return rows
+
+    @staticmethod
+    def _hand_confidence(signals: dict[str, float]) -> float:
+        """The hand-set blend used before a model is trained, and as the model's first cut."""
+        focused = (
+            _W_PHRASING * signals["similarity"]
+            + _W_COVERAGE * signals["coverage"]
+            + _W_BM25 * signals["bm25"]
+        )
+        if signals["background"]:
+            focused = _FOCUS_WEIGHT * focused + (1 - _FOCUS_WEIGHT) * signals["whole_coverage"]
+        return signals["domain"] * focused
 
     def match(self, question: str) -> Match:
         """Decide: answer with an entry, offer the top three, or decline."""
@@ -175,11 +213,12 @@ class Retriever:
             Suggestion(entry_id=eid, title=self._title(eid, language))
             for eid, _ in ranked[:SUGGESTION_COUNT]
         ]
-        if top_score >= ANSWER_THRESHOLD:
+        answer_at, suggest_at = self.thresholds
+        if top_score >= answer_at:
             return Match(
                 verdict=Verdict.ANSWER, entry_id=top_id, score=top_score, language=language
             )
-        if top_score >= SUGGEST_THRESHOLD:
+        if top_score >= suggest_at:
             return Match(
                 verdict=Verdict.SUGGEST,
                 score=top_score,
