@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
+from bot.config import Settings  # noqa: E402
 from bot.faq.evaluation import load_real_questions, part_of  # noqa: E402
 from bot.faq.knowledge import load_knowledge  # noqa: E402
 from bot.faq.rerank import FEATURES, RerankModel, probability  # noqa: E402
@@ -32,7 +33,8 @@ MAX_OFF_TOPIC_MENUS = 0.15
 
 
 def main() -> None:
-    retriever = Retriever(load_knowledge(), cache_dir=ROOT / ".cache", model_path=None)
+    cache_dir = Settings(_env_file=None).cache_dir  # type: ignore[call-arg]
+    retriever = Retriever(load_knowledge(), cache_dir=cache_dir, model_path=None)
     tune = [q for q in load_real_questions(ROOT / "tests/data/real_questions")
             if part_of(q) == "tune"]  # fmt: skip
     known = retriever.kb.entries

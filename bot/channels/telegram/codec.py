@@ -34,6 +34,7 @@ BOT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("export", "导出备案资料（个人信息已打码）"),
     ("forget", "删除我保存的你的全部数据"),
     ("cancel", "暂停当前的填写"),
+    ("lang", "回答语言：/lang zh 中文，/lang en English"),
 )
 DEEP_LINK_LABEL = "➡️ 私聊我继续"
 EXPIRED_BUTTON = "这个按钮已失效，请重新发送命令。"
