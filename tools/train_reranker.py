@@ -1,11 +1,12 @@
 """Train the FAQ reranker on the tuning part of the real questions.
 
-Run: .venv/bin/python tools/train_reranker.py   (writes knowledge/reranker.json)
+Run: .venv/bin/pip install -e '.[train]' && .venv/bin/python tools/train_reranker.py
+(writes knowledge/reranker.json)
 
 Only the tuning part is read; the held-out part is never loaded here. The team's regression
 set is not trained on: with it the model learned the easy short questions and ranked real
 ones worse (tuning part: 7% answered right instead of 11%, at the same error line).
-scikit-learn is a dev dependency: the bot only evaluates the stored weights (bot/faq/rerank.py).
+scikit-learn is an extra (`train`): the bot only evaluates the stored weights (bot/faq/rerank.py).
 """
 
 from __future__ import annotations
