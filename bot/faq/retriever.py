@@ -20,9 +20,9 @@ from bot.faq.models import FaqEntry
 from bot.faq.rerank import load_model, probability
 from bot.faq.text import Tokenizer
 
-# Calibrated on tests/data/faq_eval.yaml with `beian-bot eval --sweep`: above ANSWER the top
-# entry is right often enough to answer outright; between the two a "did you mean" list is
-# safer; below SUGGEST the question is almost always about something else.
+# For the hand-set confidence, used only when knowledge/reranker.json is absent (the trained
+# model carries its own thresholds). Set on tests/data/faq_eval.yaml with `eval --sweep`:
+# above ANSWER answer outright, between the two offer "did you mean", below decline.
 ANSWER_THRESHOLD = 0.60
 SUGGEST_THRESHOLD = 0.40
 # A question without any filing word (knowledge/domain_terms.txt) is often about something
