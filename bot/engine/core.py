@@ -190,7 +190,10 @@ class Engine:
             # The pick is answered in the language of the question it came from.
             suffix = " en" if english else ""
             choices = [
-                Choice(label=self._title(s.entry_id, language), value=f"/faq {s.entry_id}{suffix}")
+                Choice(
+                    label=self.retriever.title(s.entry_id, language),
+                    value=f"/faq {s.entry_id}{suffix}",
+                )
                 for s in match.suggestions
             ]
             prompt = self.replies.en.did_you_mean if english else self.replies.did_you_mean
@@ -198,10 +201,6 @@ class Engine:
         return self._reply(
             msg, self.replies.en.out_of_scope if english else self.replies.out_of_scope
         )
-
-    def _title(self, entry_id: str, language: Language) -> str:
-        entry = self.retriever.entry(entry_id)
-        return entry.en.title if language == "en" and entry.en else entry.title
 
     def _entry_reply(
         self,

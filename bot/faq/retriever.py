@@ -96,7 +96,7 @@ class Retriever:
         fingerprint = kb.fingerprint()
         tokenized = tokenize_entries(chinese, self.tokenizer.tokens, cache_dir, fingerprint)
         english = EnglishTokenizer(kb.english_synonyms)
-        english_texts = {eid: texts for eid, texts in map(_english_texts, kb.entries.values())}
+        english_texts = {e.id: _english_texts(e) for e in kb.entries.values()}
         self._sides: dict[Language, _Side] = {
             "zh": _Side(self.tokenizer.tokens, FaqIndex(tokenized), kb.domain_terms),
             "en": _Side(
@@ -174,7 +174,6 @@ class Retriever:
                 "whole_answer": fit_whole.answer,
                 "domain": domain,
                 "known": fit.known,
-                "english": float(language == "en"),
                 "background": float(bool(background)),
                 "margin": 0.0,
             }
@@ -210,7 +209,7 @@ class Retriever:
             return Match(verdict=Verdict.DECLINE, language=language)
         top_id, top_score = ranked[0]
         suggestions = [
-            Suggestion(entry_id=eid, title=self._title(eid, language))
+            Suggestion(entry_id=eid, title=self.title(eid, language))
             for eid, _ in ranked[:SUGGESTION_COUNT]
         ]
         answer_at, suggest_at = self.thresholds
@@ -227,7 +226,8 @@ class Retriever:
             )
         return Match(verdict=Verdict.DECLINE, score=top_score, language=language)
 
-    def _title(self, entry_id: str, language: Language) -> str:
+    def title(self, entry_id: str, language: Language) -> str:
+        """An entry's title in `language` when it has one there, else its Chinese title."""
         entry = self.kb.entries[entry_id]
         return entry.en.title if language == "en" and entry.en else entry.title
 
@@ -235,9 +235,9 @@ class Retriever:
 _LATIN = re.compile(r"^[\x00-\x7f]+$")
 
 
-def _english_texts(entry: FaqEntry) -> tuple[str, EntryTexts]:
+def _english_texts(entry: FaqEntry) -> EntryTexts:
     """What an English question meets: the English text, else the entry's Latin keywords."""
     latin = [k for k in entry.keywords if _LATIN.match(k)]
     if entry.en is None:
-        return entry.id, (latin, "", "")
-    return entry.id, ([*entry.en.questions, *latin], entry.en.title, entry.en.answer)
+        return latin, "", ""
+    return [*entry.en.questions, *latin], entry.en.title, entry.en.answer
