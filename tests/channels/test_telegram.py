@@ -39,6 +39,7 @@ async def test_start_greets_and_sets_the_command_menu(alice: Talk, emu: BotApiEm
         "export",
         "forget",
         "cancel",
+        "lang",
     ]
     assert menu == [{"command": c, "description": d} for c, d in BOT_COMMANDS]
 

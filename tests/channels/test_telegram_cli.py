@@ -60,7 +60,7 @@ async def test_the_process_polls_answers_and_stops_on_sigterm(
         emu.send_message(user.id, user, "/start")
         [greeting] = await emu.wait_for_messages(user.id, timeout=30)
         assert "你好" in (greeting.text or "")
-        assert len(emu.commands()) == 8
+        assert len(emu.commands()) == 9
         assert (tmp_path / "telegram.heartbeat").exists()
     finally:
         process.send_signal(signal.SIGTERM)
