@@ -234,9 +234,8 @@ def evaluate_part(
     tops: list[tuple[float, bool]] = []  # (top score, top is right) over covered + uncovered
     for item in [*covered, *uncovered]:
         match = retriever.match(item.q)
-        ranked = retriever.ranked(item.q, limit=1)
-        if ranked:
-            tops.append((ranked[0][1], ranked[0][0] == item.id))
+        if match.best_entry_id is not None:
+            tops.append((match.score, match.best_entry_id == item.id))
         is_right = match.verdict is Verdict.ANSWER and match.entry_id == item.id
         if match.verdict is Verdict.ANSWER:
             answered += 1
@@ -251,7 +250,7 @@ def evaluate_part(
                 Miss(
                     question=item.q,
                     expected=item.id,
-                    got=match.entry_id or (ranked[0][0] if ranked else None),
+                    got=match.entry_id or match.best_entry_id,
                     verdict=match.verdict,
                     score=match.score,
                 )
@@ -270,9 +269,8 @@ def evaluate_part(
                     score=match.score,
                 )
             )
-        ranked = retriever.ranked(item.q, limit=1)
-        if ranked:
-            tops.append((ranked[0][1], False))
+        if match.best_entry_id is not None:
+            tops.append((match.score, False))
     n = max(len(covered), 1)
     return PartReport(
         part=part,

@@ -157,7 +157,11 @@ class FaqIndex:
         out: dict[str, Fit] = {}
         if total == 0:
             return {entry_id: Fit() for entry_id in entry_ids}
-        known = sum(w for f, w in weights.items() if f in self._idf) / total
+
+        def share(vocab: frozenset[str] | dict[str, float]) -> float:
+            return sum(w for f, w in weights.items() if f in vocab) / total
+
+        known = share(self._idf)
         for entry_id in entry_ids:
             best = 0.0
             for phrasing in self._phrasings.get(entry_id, ()):
@@ -165,10 +169,6 @@ class FaqIndex:
                 if shared:
                     dot = sum(squares[f] for f in shared)
                     best = max(best, dot / (norm * phrasing.norm))
-
-            def share(vocab: frozenset[str]) -> float:
-                return sum(w for f, w in weights.items() if f in vocab) / total
-
             out[entry_id] = Fit(
                 similarity=best,
                 coverage=share(self.vocab[entry_id]),

@@ -23,108 +23,20 @@ _OTHER_SCRIPT = re.compile(
 )
 _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 _ENGLISH_WORDS = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "is",
-        "are",
-        "do",
-        "does",
-        "can",
-        "i",
-        "my",
-        "to",
-        "for",
-        "of",
-        "in",
-        "on",
-        "how",
-        "what",
-        "when",
-        "why",
-        "where",
-        "which",
-        "need",
-        "get",
-        "it",
-        "be",
-        "will",
-        "should",
-        "with",
-        "without",
-        "we",
-        "our",
-        "you",
-        "your",
-        "have",
-        "has",
-        "there",
-        "this",
-        "that",
-    ]
+    """the a an is are do does can i my to for of in on how what when why where which need
+    get it be will should with without we our you your have has there this that
+    """.split()  # noqa: SIM905 - a word list reads better as one string
 )
 # Function words of the Latin-script languages foreigners in China write in most often.
 _OTHER_LATIN_WORDS = frozenset(
-    [
-        "le",
-        "la",
-        "les",
-        "des",
-        "est",
-        "une",
-        "un",
-        "pour",
-        "que",
-        "avec",
-        "dans",
-        "sur",
-        "der",
-        "die",
-        "das",
-        "ist",
-        "und",
-        "ein",
-        "eine",
-        "nicht",
-        "ich",
-        "wie",
-        "für",
-        "mit",
-        "el",
-        "los",
-        "las",
-        "es",
-        "una",
-        "por",
-        "para",
-        "como",
-        "qué",
-        "con",
-        "del",
-        "o",
-        "os",
-        "uma",
-        "não",
-        "são",
-        "com",
-        "il",
-        "che",
-        "sono",
-        "della",
-        "yang",
-        "dan",
-        "untuk",
-        "tidak",
-        "bisa",
-        "apa",
-        "cho",
-        "của",
-        "là",
-        "không",
-        "được",
-        "có",
-    ]
+    """le la les des est une un pour que avec dans sur
+    der die das ist und ein eine nicht ich wie für mit
+    el los las es una por para como qué con del
+    o os uma não são com
+    il che sono della
+    yang dan untuk tidak bisa apa
+    cho của là không được có
+    """.split()  # noqa: SIM905 - French, German, Spanish, Portuguese, Italian, Indonesian, Vietnamese
 )
 
 

@@ -59,6 +59,8 @@ class Match(BaseModel):
     score: float = 0.0
     suggestions: list[Suggestion] = Field(default_factory=list)
     language: Language = "zh"
+    # The top candidate whatever the verdict: what an evaluation compares with its label.
+    best_entry_id: str | None = None
 
 
 def load_retriever(cache_dir: Path) -> Retriever:
@@ -96,23 +98,18 @@ class Retriever:
         fingerprint = kb.fingerprint()
         tokenized = tokenize_entries(chinese, self.tokenizer.tokens, cache_dir, fingerprint)
         english = EnglishTokenizer(kb.english_synonyms)
-        english_texts = {e.id: _english_texts(e) for e in kb.entries.values()}
+        # An entry with neither English text nor a Latin keyword has nothing to meet.
+        english_texts = {
+            e.id: texts for e in kb.entries.values() if (texts := _english_texts(e))[0] or texts[1]
+        }
+        english_tokenized = tokenize_entries(
+            english_texts, english.tokens, cache_dir, "en\n" + fingerprint
+        )
+        english_domain = frozenset(t for term in kb.domain_terms for t in english.tokens(term))
         self._sides: dict[Language, _Side] = {
             "zh": _Side(self.tokenizer.tokens, FaqIndex(tokenized), kb.domain_terms),
-            "en": _Side(
-                english.tokens,
-                FaqIndex(
-                    tokenize_entries(
-                        {k: v for k, v in english_texts.items() if v[0] or v[1]},
-                        english.tokens,
-                        cache_dir,
-                        "en\n" + fingerprint,
-                    )
-                ),
-                frozenset(t for term in kb.domain_terms for t in english.tokens(term)),
-            ),
+            "en": _Side(english.tokens, FaqIndex(english_tokenized), english_domain),
         }
-        self.index = self._sides["zh"].index
         self.model = load_model(model_path) if model_path else None
         self.thresholds = (
             (self.model.answer_threshold, self.model.suggest_threshold)
@@ -213,18 +210,12 @@ class Retriever:
             for eid, _ in ranked[:SUGGESTION_COUNT]
         ]
         answer_at, suggest_at = self.thresholds
+        found = {"score": top_score, "language": language, "best_entry_id": top_id}
         if top_score >= answer_at:
-            return Match(
-                verdict=Verdict.ANSWER, entry_id=top_id, score=top_score, language=language
-            )
+            return Match(verdict=Verdict.ANSWER, entry_id=top_id, **found)
         if top_score >= suggest_at:
-            return Match(
-                verdict=Verdict.SUGGEST,
-                score=top_score,
-                suggestions=suggestions,
-                language=language,
-            )
-        return Match(verdict=Verdict.DECLINE, score=top_score, language=language)
+            return Match(verdict=Verdict.SUGGEST, suggestions=suggestions, **found)
+        return Match(verdict=Verdict.DECLINE, **found)
 
     def title(self, entry_id: str, language: Language) -> str:
         """An entry's title in `language` when it has one there, else its Chinese title."""
