@@ -39,13 +39,13 @@ def main() -> None:
     tune = [q for q in load_real_questions(ROOT / "tests/data/real_questions")
             if part_of(q) == "tune"]  # fmt: skip
     known = retriever.kb.entries
-    # (question, gold id or None)
-    labelled = [(q.q, q.id if q.id in known else None) for q in tune if q.scope == "filing"]
-    labelled += [(q.q, None) for q in tune if q.scope == "off_topic"]
+    # Per question: the entry that answers it (None: off-topic or not covered), its scope,
+    # and its candidates with their signals, computed once for fitting and for thresholds.
+    cases = [(q.id if q.id in known else None, q.scope, retriever.candidates(q.q)) for q in tune]
 
     rows, targets = [], []
-    for question, gold in labelled:
-        for entry_id, _, signals in retriever.candidates(question):
+    for gold, _, candidates in cases:
+        for entry_id, _, signals in candidates:
             rows.append([signals[f] for f in FEATURES])
             targets.append(int(entry_id == gold))
     classifier = LogisticRegression(C=1.0, max_iter=2000)
@@ -60,16 +60,11 @@ def main() -> None:
     )
 
     # Thresholds from the real tuning questions only: they are what users send.
-    real = [(q.q, q.id if q.id in known else None, q.scope) for q in tune]
-    tops = []
-    for question, gold, scope in real:
-        ranked = sorted(
-            ((probability(model, s), eid) for eid, _, s in retriever.candidates(question)),
-            reverse=True,
-        )
+    tops = []  # (top probability, top is the right entry, scope)
+    for gold, scope, candidates in cases:
+        ranked = sorted(((probability(model, s), eid) for eid, _, s in candidates), reverse=True)
         top = ranked[0] if ranked else (0.0, None)
-        in_menu = gold in {eid for _, eid in ranked[:3]}
-        tops.append((top[0], top[1] == gold and gold is not None, scope, in_menu))
+        tops.append((top[0], top[1] == gold and gold is not None, scope))
     answer_at = next(
         (t / 100 for t in range(5, 100)
          if _wrong_share([x for x in tops if x[0] >= t / 100]) <= MAX_WRONG),
@@ -93,10 +88,10 @@ def main() -> None:
     print(f"wrote {path}: answer >= {answer_at:.2f}, suggest >= {model.suggest_threshold:.2f}")
 
 
-def _wrong_share(answered: list[tuple[float, bool, str, bool]]) -> float:
+def _wrong_share(answered: list[tuple[float, bool, str]]) -> float:
     if not answered:
         return 0.0
-    return sum(not right for _, right, _, _ in answered) / len(answered)
+    return sum(not right for _, right, _ in answered) / len(answered)
 
 
 if __name__ == "__main__":
