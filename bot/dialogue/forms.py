@@ -8,16 +8,16 @@ filing's answers in the filings table after every accepted answer.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from bot.asking import is_question_form
 from bot.content import conversations_dir, load_yaml
 from bot.dialogue import runner
 from bot.dialogue.change import explain_change
-from bot.dialogue.models import FormKind, FormSpec, FormState, Phase
+from bot.dialogue.models import FormKind, FormSpec, FormState, Phase, SlotSpec
 from bot.dialogue.precheck import build_report, render_report
 from bot.dialogue.runner import Prompt
 from bot.dialogue.texts import DialogueTexts
@@ -25,17 +25,16 @@ from bot.errors import ContentError, InputError
 from bot.messages import Choice, Document
 from bot.storage.base import FilingRow, FilingStore
 
-FaqLookup = Callable[[str], str | None]
 
-_QUESTION_RE = re.compile(
-    r"[?？]|[吗呢么嘛]\s*$|^(请问|怎么|为什么|为啥|如何|能不能|可不可以|是不是|要不要|需不需要|是否)"
-    r"|多久|多长时间|多少钱|怎么办|咋办"
-)
+@dataclass(frozen=True)
+class SideAnswer:
+    """What the FAQ says to a question asked at a prompt: an answer, or what may be related."""
+
+    text: str | None
+    related: list[str] = field(default_factory=list)
 
 
-def looks_like_question(text: str) -> bool:
-    """Whether a message reads as a question rather than an answer to the current slot."""
-    return bool(_QUESTION_RE.search(text.strip()))
+FaqLookup = Callable[[str], SideAnswer]
 
 
 @dataclass(frozen=True)
@@ -158,14 +157,10 @@ class Forms:
         slot = runner.next_slot(spec, state)
         if slot is None:  # every slot answered: show the summary again
             return self._finish_or_confirm(who, spec, state)
-        if looks_like_question(text) and runner.match_choice(slot, text) is None:
-            answer = faq(text)
-            if answer is not None:
-                again = runner.ask(spec, state, slot, self.texts)
-                back = Prompt(
-                    self.texts.back_to_question.format(question=again.text), again.choices
-                )
-                return FormResult([Prompt(answer), back], state)
+        # A question is never stored as an answer, even when the slot's validator would take
+        # it: 「名字里带英文字母可以吗」 is not a company name.
+        if is_question_form(text) and runner.match_choice(slot, text) is None:
+            return FormResult(self._side_question(spec, state, slot, text, faq), state)
         try:
             result = runner.answer(slot, state, text, self.today())
         except InputError as err:
@@ -185,6 +180,23 @@ class Forms:
         if not follow:
             return self._finish_or_confirm(who, spec, state, prompts)
         return FormResult(prompts + follow, state)
+
+    def _side_question(
+        self, spec: FormSpec, state: FormState, slot: SlotSpec, text: str, faq: FaqLookup
+    ) -> list[Prompt]:
+        found = faq(text)
+        if found.text is not None:
+            head = found.text
+        else:
+            related = (
+                self.texts.question_related.format(titles="」「".join(found.related))
+                if found.related
+                else ""
+            )
+            head = self.texts.question_unsure.format(label=slot.label, related=related)
+        again = runner.ask(spec, state, slot, self.texts)
+        back = Prompt(self.texts.back_to_question.format(question=again.text), again.choices)
+        return [Prompt(head), back]
 
     def _next(self, spec: FormSpec, state: FormState) -> list[Prompt]:
         slot = runner.next_slot(spec, state)
@@ -206,7 +218,7 @@ class Forms:
         if folded in {self.texts.summary_edit, "2", "修改"}:
             names = "、".join(s.label for s in runner.applicable(spec, state))
             return FormResult([Prompt(self.texts.edit_which.format(names=names))], state)
-        if looks_like_question(text) and (answer := faq(text)) is not None:
+        if is_question_form(text) and (answer := faq(text).text) is not None:
             return FormResult([Prompt(answer), self._confirm_prompt()], state)
         return FormResult([self._confirm_prompt()], state)
 

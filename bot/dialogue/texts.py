@@ -20,6 +20,8 @@ class DialogueTexts(BaseModel):
     invalid: str
     choice_invalid: str
     back_to_question: str
+    question_unsure: str
+    question_related: str
     nothing_to_go_back_to: str
     skipped: str
     cannot_skip: str

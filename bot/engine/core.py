@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 from pydantic import ValidationError
 
-from bot.dialogue.forms import FormResult, Forms, Who
+from bot.dialogue.forms import FormResult, Forms, SideAnswer, Who
 from bot.dialogue.models import FormKind, FormSpec, FormState
 from bot.dialogue.runner import Prompt
 from bot.engine.brief import brief
@@ -363,11 +363,11 @@ class Engine:
             return None
         return form if form.form_id in self.forms.forms else None
 
-    def _faq_text(self, text: str) -> str | None:
+    def _faq_text(self, text: str) -> SideAnswer:
         match = self.retriever.match(text)
         if match.verdict is Verdict.ANSWER and match.entry_id:
-            return self.render_entry(match.entry_id)
-        return None
+            return SideAnswer(self.render_entry(match.entry_id))
+        return SideAnswer(None, [s.title for s in match.suggestions])
 
     def _group_pointer(self, msg: Incoming) -> Outgoing:
         return Outgoing(

@@ -20,6 +20,7 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.asking import asks
 from bot.content import knowledge_dir, load_yaml
 from bot.reminders.models import ChangeWhat, ExpiryWhat
 
@@ -180,10 +181,6 @@ def check_number(raw: str) -> NumberCheck:
 
 # ---- statements vs questions ---------------------------------------------------------------
 
-_QUESTION_RE = re.compile(
-    r"[吗嘛么？?]|如何|为什么|为啥|要不要|需不需要|是否|能不能|可不可以|多久|多长时间|"
-    r"什么时候|啥时候|几天|哪些|什么|哪里|哪个|会不会|有没有|是不是|咋"
-)
 # "怎么办 / 怎么做" after a report still reports the event: its reply says what to do.
 _HOW_RE = re.compile(r"(怎么|咋)(办|弄|做|搞)|然后呢|下一步")
 _NEGATION_RE = re.compile(r"没|未|不到|不了|还不")
@@ -194,7 +191,7 @@ _CONDITION_RE = re.compile(
 
 
 def _is_question(text: str) -> bool:
-    return bool(_QUESTION_RE.search(_HOW_RE.sub("", text)))
+    return asks(_HOW_RE.sub("", text))
 
 
 def _report(text: str) -> bool:
