@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from bot.dates import Tense, resolve_year, tense_of
 from bot.dialogue import validators as v
 from bot.dialogue.rules import find_province
 from bot.errors import InputError
@@ -137,15 +138,18 @@ def free_text(text: str, values: dict[str, Any], today: date) -> Answer:
 
 
 _ISO_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
-_MONTH_DAY = re.compile(r"^(\d{1,2})月(\d{1,2})[日号]?$")
+_MONTH_DAY = re.compile(r"^(\d{1,2})[月/.-](\d{1,2})[日号]?$")
 _RELATIVE = re.compile(r"^(\d{1,3})\s*天(前|后|以后|之后|以前|之前)$")
 _WORDS = {"今天": 0, "昨天": -1, "前天": -2, "明天": 1, "后天": 2}
 
 
 def day(text: str, values: dict[str, Any], today: date) -> Answer:
-    """A calendar date: 2026-12-01, 12月1日, 今天, 3天前, 10天后."""
+    """A calendar date: 2026-12-01, 12月1日, 今天, 3天前, 10天后; a year-less date is read
+    as the next one for a planned change and the last one for a change already made."""
     example = "2026-12-01"
     raw = text.strip().replace(" ", "")[:20]
+    timing = (values.get("timing") or {}).get("value")
+    tense = Tense(timing) if timing in {"planned", "happened"} else tense_of(raw)
     found: date | None = None
     try:
         if raw in _WORDS:
@@ -153,7 +157,12 @@ def day(text: str, values: dict[str, Any], today: date) -> Answer:
         elif match := _ISO_DATE.match(raw):
             found = date(int(match[1]), int(match[2]), int(match[3]))
         elif match := _MONTH_DAY.match(raw):
-            found = date(today.year, int(match[1]), int(match[2]))
+            found = resolve_year(int(match[1]), int(match[2]), today, tense)
+            if found is None:
+                raise InputError(
+                    f"「{raw}」是今年还是明年（或去年）？请带上年份。",
+                    f"{today.year + 1}-{match[1]}-{match[2]}",
+                )
         elif match := _RELATIVE.match(raw):
             offset = int(match[1])
             found = today + timedelta(
@@ -165,9 +174,22 @@ def day(text: str, values: dict[str, Any], today: date) -> Answer:
         raise InputError(
             "没看懂这个日期。请写成年-月-日，或「12月1日」「3天前」「10天后」。", example
         )
+    shown = f"{found.year}年{found.month}月{found.day}日"
     if abs((found - today).days) > 3 * 365:
         raise InputError("这个日期离今天太远了，请确认年份。", example)
-    return Answer(value=found.isoformat(), shown=f"{found.year}年{found.month}月{found.day}日")
+    if timing == "planned" and found < today:
+        raise InputError(
+            f"{shown} 已经过去了，但你说这个变化还在计划中。请给计划的日期，"
+            "或发 /back 改成「已经发生了」。",
+            (today + timedelta(days=40)).isoformat(),
+        )
+    if timing == "happened" and found > today:
+        raise InputError(
+            f"{shown} 还没到，但你说这个变化已经发生了。请给发生的日期，"
+            "或发 /back 改成「计划中」。",
+            (today - timedelta(days=3)).isoformat(),
+        )
+    return Answer(value=found.isoformat(), shown=shown)
 
 
 VALIDATORS: dict[str, Validator] = {

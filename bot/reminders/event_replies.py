@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from bot.dates import tense_of
 from bot.messages import Choice, Outgoing
 from bot.reminders import planner
 from bot.reminders.approval_replies import approved_reply
@@ -138,7 +139,7 @@ def _sms(clocks: Clocks, owner: Owner, event: SmsReceived, now: datetime) -> lis
 
 def _change_event(clocks: Clocks, owner: Owner, det: Detected, now: datetime) -> list[Outgoing]:
     what = det.change or ChangeWhat.SUBJECT
-    when = parse_when(det.text, now, need=Need.DAY, direction=Direction.ANY)
+    when = parse_when(det.text, now, need=Need.DAY, tense=tense_of(det.text))
     if isinstance(when, TimeQuestion):
         return [_question(clocks, owner, when, "changed")]
     if when is None:
@@ -155,7 +156,7 @@ def _expiry_event(clocks: Clocks, owner: Owner, det: Detected, now: datetime) ->
         fields = {"what": "服务器或域名", "example": example}
         return [reply(owner, fill(replies.expiry_need_date, fields))]
     label = clocks.texts.expiry_what[what]
-    when = parse_when(det.text, now, need=Need.DAY, direction=Direction.ANY)
+    when = parse_when(det.text, now, need=Need.DAY, tense=tense_of(det.text))
     if isinstance(when, TimeQuestion):
         return [_question(clocks, owner, when, "expiry")]
     bought: date | None = None

@@ -28,7 +28,7 @@ from bot.workdays import APPROXIMATE_NOTE
 logger = logging.getLogger(__name__)
 
 QUESTION_CODES = frozenset(
-    {"need_hour", "need_day", "several", "future", "not_a_moment", "unreadable"}
+    {"need_hour", "need_day", "several", "future", "not_a_moment", "unreadable", "which_year"}
 )
 EXAMPLE_KEYS = frozenset(
     {

@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot.dates import Tense, resolve_year
 from bot.reminders.models import SHANGHAI, local_day
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ _NOW_RE = re.compile(r"刚刚|刚才|现在|此刻|这会儿?|刚收到")
 _NOT_TIME_RE = re.compile(
     r"[^\s]{0,3}ICP\s*[备证]\s*\d+\s*号?(?:\s*-\s*\d+)?|https?://\S+|\d{7,}", re.IGNORECASE
 )
+# 「1月15号」 names no year; 「下个月15号」, 「去年1月15号」, 「2027年1月15号」 do.
+_YEARLESS_RE = re.compile(r"^[^年上下本这今明去前后个]*月[^年上下本这今明去前后个]*[日号]?$")
 # A past event may be reported a few minutes "in the future" by clock skew; tolerate it.
 _SKEW = timedelta(minutes=10)
 
@@ -95,9 +98,16 @@ def _load_jionlp() -> Any:
 
 
 def parse_when(
-    text: str, now: datetime, *, need: Need, direction: Direction = Direction.ANY
+    text: str,
+    now: datetime,
+    *,
+    need: Need,
+    direction: Direction = Direction.ANY,
+    tense: Tense = Tense.UNKNOWN,
 ) -> ParsedTime | TimeQuestion | None:
-    """The one time expression in `text`; None if there is none; a question if it is vague."""
+    """The one time expression in `text`; None if there is none; a question if it is vague.
+
+    `tense` says which year a date without one is in (a report is always in the past)."""
     cleaned = _NOT_TIME_RE.sub(" ", text)
     exact = _exact_offset(cleaned, now)
     if exact is not None:
@@ -116,7 +126,9 @@ def parse_when(
     if len(phrases) > 1:
         return TimeQuestion("several", "、".join(sorted(phrases)))
     item = found[0]
-    return _judge(item, now, need, direction)
+    if direction is Direction.PAST:
+        tense = Tense.HAPPENED
+    return _judge(item, now, need, direction, tense)
 
 
 def _exact_offset(text: str, now: datetime) -> ParsedTime | None:
@@ -162,7 +174,7 @@ def _extract(text: str, now: datetime) -> list[dict[str, Any]]:
 
 
 def _judge(
-    item: dict[str, Any], now: datetime, need: Need, direction: Direction
+    item: dict[str, Any], now: datetime, need: Need, direction: Direction, tense: Tense
 ) -> ParsedTime | TimeQuestion:
     phrase = str(item["text"])
     detail = item.get("detail") or {}
@@ -176,6 +188,13 @@ def _judge(
         )
     except (KeyError, TypeError, ValueError):
         return TimeQuestion("unreadable", phrase)
+    if _YEARLESS_RE.match(phrase) and start.date() == end.date():
+        # jionlp puts a year-less date in the current year; the event's tense decides.
+        meant = resolve_year(start.month, start.day, local_day(now), tense)
+        if meant is None:
+            return TimeQuestion("which_year", phrase)
+        shift = meant.year - start.year
+        start, end = start.replace(year=meant.year), end.replace(year=end.year + shift)
     if direction is Direction.PAST and start > now + _SKEW:
         return TimeQuestion("future", phrase)
     if need is Need.DAY:

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -180,6 +180,18 @@ def test_planned_change_is_due_thirty_days_before(chat: EngineChat) -> None:
     assert "提前 30 天" in explanation and "2027年1月30日" in explanation
     assert "提醒你" in clock  # the reminders took the deadline over
     assert "主体信息变更备案" in chat.say("/reminders")[0]
+
+
+@pytest.mark.parametrize("ahead", [45, 200, 330])
+def test_planned_change_on_a_year_less_date_is_never_past(chat: EngineChat, ahead: int) -> None:
+    planned = date.today() + timedelta(days=ahead)
+    chat.say("/change")
+    chat.say("主体信息")
+    chat.say("计划中，还没发生")
+    replies = chat.say(f"{planned.month}月{planned.day}日")
+    text = "\n".join(replies)
+    assert f"{planned.year}年{planned.month}月{planned.day}日" in text
+    assert "已过" not in text and "已超过" not in text
 
 
 def test_restart_resumes_at_the_same_question_in_a_new_process(tmp_path: Path) -> None:

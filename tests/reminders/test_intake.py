@@ -298,3 +298,37 @@ def test_the_change_forms_values_map_to_clocks() -> None:
     assert what_from_form("remove_domain") is ChangeWhat.DOMAIN
     assert what_from_form("provider") is ChangeWhat.PROVIDER
     assert what_from_form("add_domain") is None  # a new website, not a change
+
+
+DECEMBER = FakeClock(shanghai(2026, 12, 2, 10, 0).astimezone(UTC))
+
+
+@pytest.mark.parametrize(
+    ("text", "change_day"),
+    [
+        ("公司1月15号要改名", "2027年1月15日"),
+        ("准备1月15日换接入商", "2027年1月15日"),
+        ("网站名称打算2月1日改", "2027年2月1日"),
+        ("公司1月15号改名", "2027年1月15日"),  # no tense: the clearly nearer date
+        ("公司11月20号改名了", "2026年11月20日"),
+        ("公司已经在1月15日改名了", "2026年1月15日"),
+    ],
+)
+def test_a_change_date_without_a_year_is_in_the_year_the_tense_says(
+    intake: ReminderIntake, text: str, change_day: str
+) -> None:
+    reply = text_of(say(intake, text, DECEMBER()))
+    assert change_day in reply
+    planned = change_day.startswith("2027")
+    assert ("计划在" in reply) is planned
+    # a plan is never reported as a missed deadline after the change
+    assert not (planned and "已超过" in reply)
+
+
+@pytest.mark.parametrize("text", ["公司6月1号改名", "网站名称6月10日改"])
+def test_a_year_less_date_half_a_year_either_way_gets_a_question(
+    intake: ReminderIntake, storage: SqliteStorage, text: str
+) -> None:
+    reply = text_of(say(intake, text, DECEMBER()))
+    assert "没写年份" in reply
+    assert open_rows(storage) == []

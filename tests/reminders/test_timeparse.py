@@ -77,13 +77,19 @@ def test_a_report_in_the_future_is_questioned() -> None:
     assert question("明天下午3点收到短信") == "future"
 
 
-def test_a_year_boundary_future_date_keeps_its_year() -> None:
-    # Said in January 2027 about 20 Nov: jionlp reads it as the coming November -> ask.
-    result = parse_when(
-        "11月20日收到", shanghai(2027, 1, 5, 10), need=Need.DAY, direction=Direction.PAST
-    )
-    assert isinstance(result, TimeQuestion) and result.problem == "future"
+def test_a_reported_date_without_a_year_is_the_last_such_day() -> None:
+    # Said in January 2027 about 20 Nov: a report is in the past, so last November.
+    for text in ("11月20日收到", "12月31号收到的短信", "十一月二十日提交的"):
+        result = parse_when(
+            text, shanghai(2027, 1, 5, 10), need=Need.DAY, direction=Direction.PAST
+        )
+        assert isinstance(result, ParsedTime) and result.day.year == 2026, (text, result)
     assert day("2027年1月5日", Direction.ANY) == date(2027, 1, 5)
+    # a year that is written is kept, even when it makes the report a future one
+    written = parse_when(
+        "2027年11月20日收到", shanghai(2027, 1, 5, 10), need=Need.DAY, direction=Direction.PAST
+    )
+    assert isinstance(written, TimeQuestion) and written.problem == "future"
 
 
 def test_filing_numbers_and_long_digit_runs_are_not_read_as_times() -> None:
