@@ -21,8 +21,8 @@ def chat(app: App) -> EngineChat:
     "question",
     [
         "can a foreign company get an ICP filing",
-        "do I need to resolve DNS yet",
-        "Can a foreign company get an ICP licence?",
+        "Do I need ICP filing for a Hong Kong server?",
+        "Is ICP filing free?",
     ],
 )
 def test_an_english_question_gets_an_english_answer(chat: EngineChat, question: str) -> None:
@@ -31,6 +31,28 @@ def test_an_english_question_gets_an_english_answer(chat: EngineChat, question: 
     assert footer.startswith("Source:")
     # English prose; Chinese only inside names such as a regulation's title.
     assert len(_HAN.findall(body)) < len(body) / 10, reply
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("do I need to resolve DNS yet", "dns-during-filing"),
+        ("Can a foreign company get an ICP licence?", "foreign-filing-vs-licence"),
+        ("How long does the ICP filing process take?", "total-time"),
+    ],
+)
+def test_an_english_question_gets_english_whether_answered_or_not(
+    chat: EngineChat, app: App, question: str, entry_id: str
+) -> None:
+    [reply] = chat.send(question)
+    entry = app.engine.retriever.entry(entry_id)
+    assert entry.en is not None
+    if reply.choices:  # not sure enough: an English menu led by the right entry
+        assert reply.text.startswith("I am not sure what you are asking")
+        assert reply.choices[0].label == entry.en.title
+    else:
+        assert entry.en.answer.splitlines()[0][:40] in reply.text
+    assert len(_HAN.findall(reply.text)) < len(reply.text) / 10, reply.text
 
 
 def test_an_unsure_english_question_gets_an_english_menu(chat: EngineChat, app: App) -> None:
@@ -55,7 +77,7 @@ def test_lang_fixes_the_language_whatever_the_question(chat: EngineChat) -> None
     [reply] = chat.say("备案要多久")
     assert "Source:" in reply
     assert "中文" in chat.say("/lang zh")[0]
-    [reply] = chat.say("do I need to resolve DNS yet")
+    [reply] = chat.say("Is ICP filing free?")
     assert "来源：" in reply
 
 

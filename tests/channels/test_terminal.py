@@ -60,7 +60,7 @@ def test_ask_prints_the_answer(tmp_path: Path) -> None:
 
 
 def test_ask_answers_in_the_language_of_the_question(tmp_path: Path) -> None:
-    questions = "do I need to resolve DNS yet\nWie lange dauert die ICP Anmeldung?\n"
+    questions = "Is ICP filing free?\nWie lange dauert die ICP Anmeldung?\n"
     result = _run(["ask", "--json", "-"], questions, tmp_path / "e.db")
     english, german = (json.loads(line)["answer"] for line in result.stdout.splitlines())
     assert "Source:" in english
