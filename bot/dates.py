@@ -18,7 +18,8 @@ CLEARLY_NEAR_DAYS = 120
 _PLANNED_RE = re.compile(
     r"要|将|准备|计划|打算|预计|预定|会在|下个?月|明年|下周|之后|以后|planned|will"
 )
-_HAPPENED_RE = re.compile(r"已经|已|了|刚|过|上个?月|去年|happened|already")
+# 「已备案」「过户」「通过」 say nothing about when a change happens: 已 and 过 alone do not count.
+_HAPPENED_RE = re.compile(r"已经|已(?=[改换变更完办])|了|刚|上个?月|去年|happened|already")
 
 
 class Tense(StrEnum):

@@ -50,6 +50,9 @@ def test_february_29_in_a_leap_year() -> None:
         ("公司11月20号改名了", Tense.HAPPENED),
         ("上个月20号已经换了服务商", Tense.HAPPENED),
         ("公司1月15号改名", Tense.UNKNOWN),
+        ("已备案的网站1月15号改名", Tense.UNKNOWN),
+        ("域名1月15号过户", Tense.UNKNOWN),
+        ("公司已改名", Tense.HAPPENED),
     ],
 )
 def test_tense_of(text: str, tense: Tense) -> None:
