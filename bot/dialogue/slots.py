@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from bot.dates import Tense, resolve_year, tense_of
+from bot.dates import Tense, resolve_year
 from bot.dialogue import validators as v
 from bot.dialogue.rules import find_province
 from bot.errors import InputError
@@ -149,7 +149,8 @@ def day(text: str, values: dict[str, Any], today: date) -> Answer:
     example = "2026-12-01"
     raw = text.strip().replace(" ", "")[:20]
     timing = (values.get("timing") or {}).get("value")
-    tense = Tense(timing) if timing in {"planned", "happened"} else tense_of(raw)
+    # The form asks 「已经发生还是计划中」 before the date; a bare date carries no tense itself.
+    tense = Tense(timing) if timing in {"planned", "happened"} else Tense.UNKNOWN
     found: date | None = None
     try:
         if raw in _WORDS:

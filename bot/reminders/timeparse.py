@@ -193,8 +193,8 @@ def _judge(
         meant = resolve_year(start.month, start.day, local_day(now), tense)
         if meant is None:
             return TimeQuestion("which_year", phrase)
-        shift = meant.year - start.year
-        start, end = start.replace(year=meant.year), end.replace(year=end.year + shift)
+        # One calendar day (checked above), so both ends move to the same year.
+        start, end = start.replace(year=meant.year), end.replace(year=meant.year)
     if direction is Direction.PAST and start > now + _SKEW:
         return TimeQuestion("future", phrase)
     if need is Need.DAY:
