@@ -33,9 +33,10 @@ class Finding(BaseModel):
 
     level: Level
     problem: str
-    rule: str
-    fix: str
-    source: str
+    # A warning about an answer (from its validator) carries no rule of its own.
+    rule: str = ""
+    fix: str = ""
+    source: str = ""
 
 
 class PrecheckTexts(BaseModel):
@@ -162,7 +163,7 @@ def _identity_findings(
             else f"未满{limit.certificate_under}岁需要证明"
             for limit in rules.min_age.value or []
         )
-        none = load_precheck_texts().report["no_source"]
+        none = load_precheck_texts().report["no_age_rule"]
         out.append(
             _finding(
                 "minor", rules.min_age, age=age, province=province.name, limits=limits or none
@@ -172,15 +173,24 @@ def _identity_findings(
 
 
 def _owner_findings(values: dict[str, Any], province: Province | None) -> list[Finding]:
-    if _v(values, "site_owner_is_legal_rep") != "no" or province is None:
+    """Who answers for the company: a ❌ only where the province's rule and an answer meet."""
+    if province is None or _v(values, "subject_type") not in {"enterprise", "other"}:
         return []
-    out = []
-    rule = province.rules.owner_must_be_legal_rep
-    if rule.value == "must":  # facts 31
-        out.append(_finding("owner_must_be_legal_rep", rule, province=province.name))
-    if _v(values, "auth_letter") == "missing":
+    out, name = [], province.name
+    owner_rule = province.rules.owner_must_be_legal_rep
+    subject_owner = _v(values, "subject_owner_is_legal_rep")  # None: never asked
+    if owner_rule.value == "must" and subject_owner == "no":
+        out.append(_finding("owner_must_be_legal_rep", owner_rule, province=name))
+    elif owner_rule.value == "must" and subject_owner != "yes":
+        out.append(_finding("owner_must_check", owner_rule, province=name))
+    elif owner_rule.value == "letter" and subject_owner != "yes":
+        out.append(_finding("subject_owner_letter", owner_rule, province=name))
+    if _v(values, "site_owner_is_legal_rep") == "no":
         letter = province.rules.site_owner_letter_if_not_legal_rep
-        out.append(_finding("authorisation_missing", letter))
+        if letter.value and _v(values, "auth_letter") == "missing":
+            out.append(_finding("authorisation_missing", letter, province=name))
+        elif letter.value is None:
+            out.append(_finding("authorisation_check", letter, province=name))
     return out
 
 
@@ -212,10 +222,7 @@ def _province_notes(province: Province | None, personal: bool) -> list[Finding]:
     if province is None:
         return []
     rules, name, out = province.rules, province.name, []
-    if rules.face_check.value:
-        out.append(
-            _finding("face_check", rules.face_check, province=name, text=rules.face_check.value)
-        )
+    # A province's face-check rule is a line of the checklist, not a finding: nothing to fix.
     if rules.party_building_certificate.value:
         out.append(_finding("party_building", rules.party_building_certificate, province=name))
     declaration = rules.personal_remark_declaration
@@ -224,9 +231,11 @@ def _province_notes(province: Province | None, personal: bool) -> list[Finding]:
             _finding("remark_declaration", declaration, province=name, text=declaration.value)
         )
     mobile = rules.local_mobile_required
-    if mobile.value is not False:  # facts 32: "many provinces", mostly unnamed
+    if mobile.value:
         text = mobile.note or f"{name}要求负责人手机号为本省号码。"
         out.append(_finding("local_mobile", mobile, text=text))
+    elif mobile.value is None:  # facts 32: "many provinces", none named for this one
+        out.append(_finding("local_mobile_check", mobile))
     if not personal and rules.company_landline.value:
         out.append(_finding("company_landline", rules.company_landline, province=name))
     if not personal and rules.office_phone_differs_from_mobile.value:
@@ -240,8 +249,8 @@ def checklist(values: dict[str, Any]) -> list[str]:
     province = _province(values)
     personal = _v(values, "subject_type") == "personal"
     keys = ["personal_id"] if personal else ["licence", "legal_rep_id", "owner_id"]
-    if not personal and _v(values, "site_owner_is_legal_rep") == "no":
-        keys.append("authorisation")
+    if not personal:
+        keys += _authorisation_items(values, province)
     keys += ["phone", "face_rules"]
     items = [texts[key] for key in keys]
     if province and province.rules.face_check.value:
@@ -263,6 +272,20 @@ def checklist(values: dict[str, Any]) -> list[str]:
         items.append(texts["party_building"])
     items += [texts["pledge"], texts["domain_certificate"]]
     return items
+
+
+def _authorisation_items(values: dict[str, Any], province: Province | None) -> list[str]:
+    """The 授权书 when a rule asks for it for this case, "if asked" when no source says."""
+    if province is None:
+        return ["authorisation_maybe"] if _v(values, "site_owner_is_legal_rep") == "no" else []
+    rules = province.rules
+    subject_owner_letter = rules.owner_must_be_legal_rep.value == "letter" and _v(
+        values, "subject_owner_is_legal_rep"
+    ) in {"no", "unknown"}
+    site_owner = _v(values, "site_owner_is_legal_rep") == "no"
+    if subject_owner_letter or (site_owner and rules.site_owner_letter_if_not_legal_rep.value):
+        return ["authorisation"]
+    return ["authorisation_maybe"] if site_owner else []
 
 
 def estimate(values: dict[str, Any], today: date) -> Estimate:
@@ -314,9 +337,12 @@ def render_report(report: Report) -> str:
 
 
 def _finding_text(t: dict[str, str], number: int, f: Finding) -> str:
-    return t["finding"].format(
-        number=number, problem=f.problem, rule=f.rule, fix=f.fix, source=f.source
-    )
+    parts = [t["finding"].format(number=number, problem=f.problem)]
+    labelled = (("finding_rule", f.rule), ("finding_fix", f.fix), ("finding_source", f.source))
+    for key, text in labelled:
+        if text:
+            parts.append(t[key].format(text=text))
+    return "\n".join(parts)
 
 
 def _d(t: dict[str, str], day: date) -> str:

@@ -23,7 +23,8 @@ PERSONAL = [
 ]  # fmt: skip
 ENTERPRISE = [
     "企业", "是，在大陆注册", "上海", "中国大陆", "阿里云", "2年", "300天", "8.8.8.8",
-    "示例科技有限公司", "91350100M000100Y43", "王五", "不是，另有负责人", "李四", "/skip",
+    "示例科技有限公司", "91350100M000100Y43", "王五", "不是，填别人", "不是，另有负责人", "李四",
+    "/skip",
     "还没有", "13912345678", "lisi@example.com", "example.cn", "一致", "超过3天",
     "示例科技产品介绍", "企业官网或产品介绍", "都不涉及", "都在",
 ]  # fmt: skip
@@ -65,7 +66,7 @@ def test_enterprise_filing_end_to_end_reports_blocking_problems(chat: EngineChat
     fill(chat, ENTERPRISE)
     report = "\n".join(chat.say("确认"))
     assert "会被驳回的问题" in report
-    assert "上海要求主体负责人是法定代表人" in report  # facts 31: Shanghai is a "must" province
+    assert "主体负责人不是法定代表人，上海不受理" in report  # Shanghai is a "must" province
     assert "授权书还没准备" in report
     assert "授权书" in report.split("【材料清单】")[1]
 
