@@ -160,3 +160,12 @@ def test_a_bug_costs_one_reply_not_the_state(
     assert app.storage.db.execute("SELECT state FROM sessions").fetchall() == before
     monkeypatch.undo()
     assert "省" in chat.say("中国大陆居民身份证")[-1]  # the same question still waits
+
+
+@pytest.mark.parametrize(
+    "text", ["ICP许可证和ICP备案有啥区别", "我的ICP备案号忘了", "粤ICP备案号怎么查"]
+)
+def test_words_about_a_filing_number_go_to_the_faq(chat: EngineChat, app: App, text: str) -> None:
+    reply = "\n".join(chat.say(text))
+    assert "格式不对" not in reply and "恭喜" not in reply
+    assert app.storage.reminders.open_for_user("test", "u1") == []

@@ -143,10 +143,18 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).replace("—", "-").replace("–", "-")
 
 
-def find_number(text: str) -> str | None:
-    """The first thing in `text` that looks like an ICP number, as written."""
-    match = _NUMBER_RE.search(normalize(text))
-    return match.group(0).strip() if match else None
+# In running text a number needs its digits: 「ICP许可证和ICP备案有啥区别」 and 「我的ICP备案号
+# 忘了」 name the thing, not a number, and belong to the FAQ. A number with its digits but a
+# slip elsewhere (no 号, 广东 for 粤) is still a number, and check_number says how to fix it.
+_MIN_DIGITS = 5
+
+
+def find_number(text: str, *, min_digits: int = _MIN_DIGITS) -> str | None:
+    """The first ICP number in `text`, as written; `min_digits=0` after `/approved`."""
+    for match in _NUMBER_RE.finditer(normalize(text)):
+        if len(match.group("digits")) >= min_digits:
+            return match.group(0).strip()
+    return None
 
 
 def check_number(raw: str) -> NumberCheck:

@@ -174,7 +174,8 @@ class ReminderIntake:
         def handler(msg: Incoming, args: str, now: datetime) -> list[Outgoing]:
             """The event `kind`, with a time (or number) taken from the arguments."""
             text = normalize(args)
-            number = find_number(text) if kind is EventKind.APPROVED else None
+            # After /approved whatever looks like a number is one, so a slip gets its reason.
+            number = find_number(text, min_digits=0) if kind is EventKind.APPROVED else None
             return on_event(self.clocks, Owner.of(msg), Detected(kind, text, number=number), now)
 
         return handler

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.reminders.events import EventKind, check_number, detect, province_named_in
+from bot.reminders.events import (
+    EventKind,
+    check_number,
+    detect,
+    find_number,
+    province_named_in,
+)
 from bot.reminders.models import ChangeWhat, ExpiryWhat
 
 
@@ -120,3 +126,36 @@ def test_province_named_in_words_only() -> None:
     found = province_named_in("在广东管局备案的")
     assert found is not None and found.abbreviation == "粤"
     assert province_named_in("新网站上线") is None  # 新 alone is not 新疆
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ICP许可证和ICP备案有啥区别",
+        "我的ICP备案号忘了",
+        "粤ICP备案号怎么查",
+        "ICP备案号要放在网站哪里",
+        "京ICP证和京ICP备有什么不同",
+        "备案号是粤ICP备号吗",
+        "ＩＣＰ备案号在哪看",
+    ],
+)
+def test_words_about_the_number_are_not_a_number(text: str) -> None:
+    assert find_number(text) is None
+    found = detect(text)
+    assert found is None or found.number is None
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("号是粤ICP备2026012345号-1，下来了", "粤ICP备2026012345号-1"),
+        ("ICP备案号：京ICP备16020626号", "京ICP备16020626号"),
+        ("拿到了，广东ICP备2026012345号", "粤ICP备2026012345号"),
+    ],
+)
+def test_a_number_with_its_digits_is_found_even_after_words(text: str, number: str) -> None:
+    found = find_number(text)
+    assert found is not None
+    check = check_number(found)
+    assert number in {check.number, check.fixed}
