@@ -20,6 +20,7 @@ from bot.dialogue.change import explain_change
 from bot.dialogue.models import FormKind, FormSpec, FormState, Phase, SlotSpec
 from bot.dialogue.precheck import build_report, render_report
 from bot.dialogue.runner import Prompt
+from bot.dialogue.slots import Answer
 from bot.dialogue.texts import DialogueTexts
 from bot.errors import ContentError, InputError
 from bot.messages import Choice, Document
@@ -130,6 +131,26 @@ class Forms:
         filing_id = self.filings.create(who.channel, who.user_id, form_id, spec.title)
         state = FormState(form_id=form_id, filing_id=filing_id)
         return self._begin(spec, state, spec.intro)
+
+    def start_from(self, who: Who, form_id: str, text: str) -> FormResult:
+        """Start a flow with the answers a report already holds (「说网站名称不符合要求」)."""
+        spec = self.forms[form_id]
+        state = FormState(form_id=form_id)
+        known = []
+        while (slot := runner.next_slot(spec, state)) is not None:
+            choice = runner.named_choice(slot, text)
+            if choice is None:
+                break
+            runner.store(state, slot, Answer(value=choice.value, shown=choice.label))
+            known.append(f"{slot.label}：{choice.label}")
+        if not known:
+            return self._begin(spec, state, spec.intro)
+        head = Prompt(self.texts.understood.format(answers="；".join(known)))
+        if runner.next_slot(spec, state) is None:
+            done = self._complete(who, spec, state)
+            done.prompts.insert(0, head)
+            return done
+        return FormResult([head, *self._next(spec, state)], state)
 
     def _row(self, who: Who, raw_id: str) -> FilingRow | None:
         return (

@@ -60,6 +60,16 @@ class Outcome(BaseModel):
     source: str
 
 
+class Offer(BaseModel):
+    """A button offered when a flow ends: the next thing the bot can do for this user."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    label: str
+    command: str = Field(pattern=r"^/[a-z_]+")
+
+
 class FormKind(StrEnum):
     """A filing form ends in a pre-check report; a flow ends in one of its outcomes."""
 
@@ -82,6 +92,7 @@ class FormSpec(BaseModel):
     faq: list[str] = Field(default_factory=list)  # FAQ entries whose answer offers this flow
     slots: list[SlotSpec]
     outcomes: list[Outcome] = Field(default_factory=list)
+    offer: Offer | None = None  # after the outcome, e.g. reminders for a returned order
 
     @model_validator(mode="after")
     def _consistent(self) -> FormSpec:

@@ -101,6 +101,27 @@ def match_choice(slot: SlotSpec, text: str) -> ChoiceSpec | None:
     return contained[0] if len(contained) == 1 else None
 
 
+def named_choice(slot: SlotSpec, text: str) -> ChoiceSpec | None:
+    """The option a longer message names: its longest label or alias found in the text.
+
+    「负责人电话没接」 holds 负责人 and 电话没接; the longer, more specific name wins, and a tie
+    between two options names neither.
+    """
+    folded = _fold(text)
+    found = sorted(
+        (
+            (len(_fold(name)), choice.value)
+            for choice in slot.choices
+            for name in {choice.label, *choice.aliases}
+            if name and _fold(name) in folded
+        ),
+        reverse=True,
+    )
+    if not found or (len(found) > 1 and found[0][0] == found[1][0] and found[0][1] != found[1][1]):
+        return None
+    return next(c for c in slot.choices if c.value == found[0][1])
+
+
 def answer(slot: SlotSpec, state: FormState, text: str, today: date) -> Answer:
     """Check one answer for a slot; raises InputError (state untouched) when it is wrong."""
     if slot.choices:

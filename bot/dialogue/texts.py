@@ -22,6 +22,7 @@ class DialogueTexts(BaseModel):
     back_to_question: str
     question_unsure: str
     question_related: str
+    understood: str
     nothing_to_go_back_to: str
     skipped: str
     cannot_skip: str

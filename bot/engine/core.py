@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 _COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 _MORE_WORDS = frozenset({"更多", "more", "/more", "继续", "展开"})
 _NUMBER_RE = re.compile(r"^\s*(\d{1,3})\s*[.、)）]?\s*$")
+# The flow that turns a reported rejection into its fix (conversations/flows/rejected.yaml).
+_REJECTION_FLOW = "rejected"
 
 Clock = Callable[[], datetime]
 
@@ -145,6 +147,9 @@ class Engine:
         if form is not None:
             result = self.forms.handle(self._who(msg), form, text, self._faq_text)
             return self._form_replies(msg, state, result)
+        if self.reminders is not None and self.reminders.reports_return(text):
+            # 「备案被驳回了，说网站名称不符合要求」: the fix first, the reminders only offered.
+            return self._rejection(msg, state, text)
         if self.reminders is not None:
             # "我刚收到管局的短信", "公司昨天改名了": events start their clocks.
             event_replies = self.reminders.handle(msg, text, self.clock())
@@ -321,6 +326,12 @@ class Engine:
         result = self.forms.start(self._who(msg), form_id, self._form(state), args)
         return self._form_replies(msg, state, result)
 
+    def _rejection(self, msg: Incoming, state: ConversationState, text: str) -> list[Outgoing]:
+        result = self.forms.start_from(self._who(msg), _REJECTION_FLOW, text)
+        if msg.chat.kind is ChatKind.GROUP and result.form is not None:
+            return [self._group_pointer(msg)]  # more questions: not in front of the group
+        return self._form_replies(msg, state, result)
+
     def _with_form(
         self,
         msg: Incoming,
@@ -342,7 +353,10 @@ class Engine:
         return out
 
     def on_form_finished(self, msg: Incoming, form: FormState, spec: FormSpec) -> list[Outgoing]:
-        """A finished change form hands its date to the reminders, which keep the clock."""
+        """A finished change form hands its date to the reminders; a flow offers its next step."""
+        if spec.offer is not None:
+            offer = spec.offer
+            return [self._reply(msg, offer.text, [Choice(label=offer.label, value=offer.command)])]
         if spec.kind is not FormKind.CHANGE or self.reminders is None:
             return []
         change_type = form.values.get("change_type", {}).get("value")

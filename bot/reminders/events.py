@@ -350,7 +350,7 @@ def detect(text: str) -> Detected | None:
         return Detected(EventKind.FIRST_REVIEW_PASSED, norm)
     if _RESUBMITTED_RE.search(norm) and _report(norm):
         return Detected(EventKind.SUBMITTED, norm)
-    if _RETURNED_RE.search(norm) and _FILING_CONTEXT_RE.search(norm) and _report(norm):
+    if _returned(norm):
         return Detected(EventKind.ORDER_RETURNED, norm)
     if _SUBMITTED_RE.search(norm) and _report(norm):
         return Detected(EventKind.SUBMITTED, norm)
@@ -359,6 +359,23 @@ def detect(text: str) -> Detected | None:
             if pattern.search(norm):
                 return Detected(EventKind.CHANGED, norm, change=what)
     return None
+
+
+# The reason a user quotes comes after these words: 「驳回了，说……」.
+_REASON_RE = re.compile(r"[，,。；;：:]?\s*(说|原因|理由|因为|驳回意见|意见是|提示)")
+
+
+_NOT_RETURNED_RE = re.compile(r"(没|未|不|别)(有|会|要|能)?(被)?(驳回|退回|打回|退单)")
+
+
+def _returned(norm: str) -> bool:
+    """A report of a returned order. A 没 elsewhere is part of the reason the user quotes
+    (「没接到核实电话，被驳回了」); only a 没 on the return itself, a question or a condition
+    before the quoted reason makes it something else."""
+    if not (_RETURNED_RE.search(norm) and _FILING_CONTEXT_RE.search(norm)):
+        return False
+    head = _REASON_RE.split(norm, maxsplit=1)[0]
+    return not (_NOT_RETURNED_RE.search(norm) or _is_question(head) or _CONDITION_RE.search(head))
 
 
 def _expiry(norm: str) -> Detected | None:

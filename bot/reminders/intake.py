@@ -91,6 +91,12 @@ class ReminderIntake:
         except Exception as exc:
             return self._failed(owner, exc, "sms_received")
 
+    @staticmethod
+    def reports_return(text: str) -> bool:
+        """True if `text` reports a returned or rejected order: it needs the fix before a clock."""
+        detected = detect(text)
+        return detected is not None and detected.kind is EventKind.ORDER_RETURNED
+
     def commands(self) -> dict[str, CommandHandler]:
         """Command name (without /) -> handler(msg, args, now)."""
         return {
