@@ -18,6 +18,15 @@ def test_start_and_help_explain_what_the_bot_does(chat: EngineChat) -> None:
     assert "/filing" in help_text and "/forget" in help_text
 
 
+def test_help_lists_every_command_a_user_can_type(chat: EngineChat, app: App) -> None:
+    help_text = chat.say("/help")[0]
+    # /faq and /flow are what buttons send, not commands to type.
+    typed = app.engine.command_names - {"faq", "flow"}
+    assert typed, "no commands registered"
+    missing = sorted(name for name in typed if f"/{name}" not in help_text)
+    assert missing == []
+
+
 def test_a_question_gets_an_answer_ending_with_its_source(chat: EngineChat) -> None:
     [reply] = chat.say("个人备案要准备什么材料")
     assert "身份证" in reply

@@ -85,6 +85,11 @@ class Engine:
 
     # ---- entry point -------------------------------------------------------------------
 
+    @property
+    def command_names(self) -> frozenset[str]:
+        """Every command the engine answers, without the slash."""
+        return frozenset(self._commands)
+
     def handle(self, msg: Incoming) -> list[Outgoing]:
         """Answer one message; state is saved before the replies are returned."""
         text = clean_text(msg.text)

@@ -8,6 +8,7 @@ from bot.dates import tense_of
 from bot.messages import Choice, Outgoing
 from bot.reminders import planner
 from bot.reminders.approval_replies import approved_reply
+from bot.reminders.asked_replies import asked_reply
 from bot.reminders.clocks import Clocks, reply
 from bot.reminders.events import Detected, EventKind
 from bot.reminders.models import (
@@ -47,6 +48,8 @@ def on_event(clocks: Clocks, owner: Owner, det: Detected, now: datetime) -> list
         return _change_event(clocks, owner, det, now)
     if kind is EventKind.EXPIRY:
         return _expiry_event(clocks, owner, det, now)
+    if kind is EventKind.REMIND_ME:
+        return asked_reply(clocks, owner, det.text, now) or []
     need = Need.MOMENT if kind is EventKind.SMS_RECEIVED else Need.DAY
     direction = Direction.ANY if kind is EventKind.SITE_LIVE else Direction.PAST
     when = parse_when(det.text, now, need=need, direction=direction)

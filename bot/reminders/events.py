@@ -38,6 +38,7 @@ class EventKind(StrEnum):
     POLICE_APPROVED = "police_approved"
     EXPIRY = "expiry"
     ORDER_RETURNED = "order_returned"
+    REMIND_ME = "remind_me"  # 「明天上午10点提醒我做人脸核验」
 
 
 @dataclass(frozen=True)
@@ -318,9 +319,16 @@ def duration_months(text: str) -> int | None:
     return amount * 12 if match.group(2) == "年" else amount
 
 
+# A request for a reminder of the user's own. 「收到短信后提醒我」 names an event, not a time:
+# the reply asks for the time (see asked_replies).
+REMIND_RE = re.compile(r"提醒(一下)?我|叫我|告诉我.{0,3}(去|要)|\bremind me\b", re.IGNORECASE)
+
+
 def detect(text: str) -> Detected | None:
     """The event a message reports, or None (a question, small talk, anything else)."""
     norm = normalize(text)
+    if REMIND_RE.search(norm):
+        return Detected(EventKind.REMIND_ME, norm)
     number = find_number(norm)
     if _POLICE_RE.search(norm) and _report(norm):
         return Detected(EventKind.POLICE_APPROVED, norm)

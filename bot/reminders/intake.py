@@ -32,6 +32,7 @@ from pathlib import Path
 
 from bot.messages import Incoming, Outgoing
 from bot.reminders.approval_replies import approved_reply
+from bot.reminders.asked_replies import asked_reply
 from bot.reminders.clocks import Clocks, reply
 from bot.reminders.commands import act_on_reminder, list_reminders
 from bot.reminders.event_replies import changed_reply, event_reply, on_event
@@ -87,6 +88,8 @@ class ReminderIntake:
             detected = detect(text)
             if detected is None:
                 return None
+            if detected.kind is EventKind.REMIND_ME:
+                return asked_reply(self.clocks, owner, detected.text, now)
             return on_event(self.clocks, owner, detected, now)
         except Exception as exc:
             return self._failed(owner, exc, "sms_received")

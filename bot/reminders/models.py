@@ -42,6 +42,7 @@ class ReminderKind(StrEnum):
     SELF_CHECK = "self_check"
     SERVER_EXPIRY = "server_expiry"
     DOMAIN_EXPIRY = "domain_expiry"
+    PERSONAL = "personal"  # 「明天上午10点提醒我……」: a time and a task of the user's own
 
 
 class Status(StrEnum):
@@ -203,6 +204,15 @@ class OrderReturned(BaseModel):
     at: AwareDatetime
 
 
+class ReminderAsked(BaseModel):
+    """The user asked for a reminder of their own: a future moment and what to do then."""
+
+    type: Literal["reminder_asked"] = "reminder_asked"
+    due: AwareDatetime
+    task: str = Field(max_length=200)
+    english: bool = False
+
+
 Event = (
     SmsReceived
     | SmsVerified
@@ -214,6 +224,7 @@ Event = (
     | PoliceApproved
     | Expiry
     | OrderReturned
+    | ReminderAsked
 )
 
 

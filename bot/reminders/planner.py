@@ -26,6 +26,7 @@ from bot.reminders.models import (
     PlannedReminder,
     PoliceApproved,
     QuietHours,
+    ReminderAsked,
     ReminderKind,
     SiteLive,
     SmsReceived,
@@ -52,6 +53,7 @@ STEPS: dict[ReminderKind, tuple[str, ...]] = {
     K.SELF_CHECK: ("quarter",),
     K.SERVER_EXPIRY: ("d30", "d7"),
     K.DOMAIN_EXPIRY: ("d30", "d7"),
+    K.PERSONAL: ("at", "at_en"),
 }
 
 # The clocks (series) a user can have; a new event replaces the user's open clock of its name.
@@ -151,6 +153,8 @@ def plan(
             payload["deadline_day"] = (day + timedelta(days=45)).isoformat()
             result = _day_clock(K.IDLE_ORDER, IDLE_ORDER, day, IDLE_STEPS, now, payload)
             return _with_closes(result, [SMS, FIRST_REVIEW, BUREAU])
+        case ReminderAsked():
+            return _asked(event, now)
     raise TypeError(f"not an event: {type(event).__name__}")  # pragma: no cover
 
 
@@ -299,6 +303,18 @@ def _day_clock(
         else:
             reminders.append(PlannedReminder(kind=kind, step=step, due_at=due, payload=payload))
     return Plan(series=series, reminders=reminders, facts=payload, missed_steps=missed)
+
+
+def _asked(event: ReminderAsked, now: datetime) -> Plan:
+    # Each request is its own clock: a second reminder must not replace the first.
+    series = f"personal:{to_unix(now)}:{to_unix(event.due)}"
+    payload: Payload = {"task": event.task, "due_at": to_unix(event.due), "set_at": to_unix(now)}
+    # The user chose the hour: it is kept even inside quiet hours.
+    step = "at_en" if event.english else "at"
+    reminder = PlannedReminder(
+        kind=K.PERSONAL, step=step, due_at=event.due, urgent=True, payload=payload
+    )
+    return Plan(series=series, reminders=[reminder], facts=payload)
 
 
 def _with_closes(result: Plan, closes: list[str]) -> Plan:

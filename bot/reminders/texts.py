@@ -122,6 +122,17 @@ class EventReplies(_Strict):
     error: str
 
 
+class AskedTexts(_Strict):
+    """Replies to a reminder asked for in the user's words (asked_replies)."""
+
+    set: str
+    when: str
+    need_hour: str
+    past: str
+    unclear: str
+    no_task: str
+
+
 class ReminderTexts(_Strict):
     """Everything the reminder code says; a missing step or key fails at start-up."""
 
@@ -132,6 +143,8 @@ class ReminderTexts(_Strict):
     examples: dict[str, str]
     questions: dict[str, str]
     replies: EventReplies
+    asked: AskedTexts
+    asked_en: AskedTexts
 
     @model_validator(mode="after")
     def _complete(self) -> ReminderTexts:
@@ -249,8 +262,11 @@ def reminder_body(
     note = approximate_note(payload)
     if note:
         lines.append(note)
-    lines.append(fill(texts.replies.rule_line, {"rule": clock.rule}))
-    lines.append(fill(texts.replies.source_line, {"source": clock.source}))
+    # A reminder the user set follows no rule of ours: no rule or source line.
+    if clock.rule:
+        lines.append(fill(texts.replies.rule_line, {"rule": clock.rule}))
+    if clock.source:
+        lines.append(fill(texts.replies.source_line, {"source": clock.source}))
     return "\n".join(lines)
 
 

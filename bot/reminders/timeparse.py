@@ -30,7 +30,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.dates import Tense, resolve_year
-from bot.reminders.models import SHANGHAI, local_day
+from bot.reminders.models import DAY_REMINDER_TIME, SHANGHAI, local_day
 
 logger = logging.getLogger(__name__)
 
@@ -205,3 +205,91 @@ def _judge(
         return TimeQuestion("need_hour", phrase)
     at = min(start, now) if direction is Direction.PAST else start
     return ParsedTime(at=at, day=local_day(at))
+
+
+# ---- when to remind: 「明天上午10点提醒我……」, "remind me tomorrow at 9 to ..." ---------------
+
+
+@dataclass(frozen=True)
+class Due:
+    """When a user asked to be reminded; `rest` is the message without the time words."""
+
+    at: datetime
+    phrase: str
+    rest: str
+
+
+def parse_due(text: str, now: datetime, *, english: bool = False) -> Due | TimeQuestion | None:
+    """The future moment in a reminder request; a day alone means 10:00 that day.
+
+    A part of the day (「明天上午」, "tomorrow morning") is asked about, and so is a moment that
+    has passed: a reminder is never set in the past or at a guessed hour."""
+    try:
+        found = _english_due(text, now) if english else _chinese_due(text, now)
+    except Exception as exc:  # a parser bug must never reach the user as a crash
+        logger.warning("due-time extraction failed: %s", type(exc).__name__)
+        return TimeQuestion("unreadable")
+    if isinstance(found, Due) and found.at <= now:
+        return TimeQuestion("past", found.phrase)
+    return found
+
+
+def _chinese_due(text: str, now: datetime) -> Due | TimeQuestion | None:
+    found = _extract(_NOT_TIME_RE.sub(" ", text), now)
+    if not found:
+        return None
+    if len({item["text"] for item in found}) > 1:
+        return TimeQuestion("several", "、".join(sorted({item["text"] for item in found})))
+    item = found[0]
+    phrase, detail = str(item["text"]), item.get("detail") or {}
+    if detail.get("type") != "time_point":
+        return TimeQuestion("not_a_moment", phrase)
+    start, end = (
+        datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHANGHAI)
+        for value in detail["time"]
+    )
+    if _YEARLESS_RE.match(phrase) and start.date() == end.date():
+        meant = resolve_year(start.month, start.day, local_day(now), Tense.PLANNED)
+        if meant is not None:
+            start, end = start.replace(year=meant.year), end.replace(year=meant.year)
+    rest = text.replace(phrase, " ", 1)
+    whole_day = start.time() == datetime.min.time() and end - start > timedelta(hours=23)
+    if whole_day:
+        at = datetime.combine(start.date(), DAY_REMINDER_TIME, tzinfo=SHANGHAI)
+        return Due(at, phrase, rest)
+    if detail.get("definition") != "accurate":
+        return TimeQuestion("need_hour", phrase)
+    return Due(start, phrase, rest)
+
+
+_AT_HOUR_RE = re.compile(r"\bat (\d{1,2})\b(?!\s*(?:[:.]\d|am|pm|a\.m|p\.m|o'clock))", re.I)
+
+
+def _english_due(text: str, now: datetime) -> Due | TimeQuestion | None:
+    # dateparser is imported here: only an English reminder request pays for it.
+    from dateparser.date import DateDataParser
+    from dateparser.search import search_dates
+
+    # dateparser drops a bare hour ("tomorrow at 9" comes back as tomorrow at the current
+    # time); written as 9:00 it is read. A bare hour is a 24-hour clock, as in Chinese.
+    cleaned = _AT_HOUR_RE.sub(lambda m: f"at {m.group(1)}:00", text)
+    base = now.astimezone(SHANGHAI).replace(tzinfo=None)
+    settings: Any = {"RELATIVE_BASE": base, "PREFER_DATES_FROM": "future"}
+    found = search_dates(cleaned, languages=["en"], settings=settings) or []
+    if not found:
+        return None
+    if len(found) > 1:
+        return TimeQuestion("several", ", ".join(phrase for phrase, _ in found))
+    phrase = found[0][0]
+    parser = DateDataParser(languages=["en"], settings={**settings, "RETURN_TIME_AS_PERIOD": True})
+    data = parser.get_date_data(phrase)
+    if data.date_obj is None:
+        return TimeQuestion("unreadable", phrase)
+    moment = data.date_obj.replace(tzinfo=SHANGHAI)
+    rest = cleaned.replace(phrase, " ", 1)
+    if data.period == "day":
+        at = datetime.combine(moment.date(), DAY_REMINDER_TIME, tzinfo=SHANGHAI)
+        return Due(at, phrase, rest)
+    if data.period != "time":
+        return TimeQuestion("need_hour", phrase)
+    return Due(moment, phrase, rest)

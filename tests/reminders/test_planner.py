@@ -16,6 +16,7 @@ from bot.reminders.models import (
     FirstReviewPassed,
     OrderReturned,
     PoliceApproved,
+    ReminderAsked,
     ReminderKind,
     SiteLive,
     SmsReceived,
@@ -196,6 +197,8 @@ def test_every_step_of_every_kind_is_reachable() -> None:
         OrderReturned(at=now),
         Expiry(what=ExpiryWhat.SERVER, day=date(2027, 6, 1)),
         Expiry(what=ExpiryWhat.DOMAIN, day=date(2027, 6, 1)),
+        ReminderAsked(due=now + timedelta(days=1), task="做人脸核验"),
+        ReminderAsked(due=now + timedelta(days=1), task="check the SMS", english=True),
     ]
     for event in events:
         produced |= {(r.kind, r.step) for r in plan(event, now).reminders}
