@@ -93,6 +93,9 @@ class FormSpec(BaseModel):
     slots: list[SlotSpec]
     outcomes: list[Outcome] = Field(default_factory=list)
     offer: Offer | None = None  # after the outcome, e.g. reminders for a returned order
+    # The answers that fix the question count (「（n/N）」): once they are given, every slot keeps
+    # its number and N stays put; other conditions only skip numbers.
+    numbered_by: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> FormSpec:

@@ -60,11 +60,43 @@ def next_slot(spec: FormSpec, state: FormState) -> SlotSpec | None:
     return None
 
 
+def numbered(spec: FormSpec, values: dict[str, Any]) -> list[SlotSpec]:
+    """The slots that carry a number: those whose `numbered_by` conditions hold (or are open)."""
+    known = facts(values)
+    return [
+        slot
+        for slot in spec.slots
+        if all(
+            known[key] in allowed
+            for key, allowed in slot.when.items()
+            if key in spec.numbered_by and key in known
+        )
+    ]
+
+
+def total(spec: FormSpec, state: FormState) -> int:
+    """N in 「（n/N）」: fixed once the `numbered_by` answers are given; the largest before."""
+    open_keys = [key for key in spec.numbered_by if key not in state.values]
+    if not open_keys:
+        return len(numbered(spec, state.values))
+    pivot = spec.slot(open_keys[0])
+    return max(
+        len(numbered(spec, {**state.values, pivot.name: {"value": c.value}}))
+        for c in pivot.choices
+    )
+
+
+def number_of(spec: FormSpec, state: FormState, slot: SlotSpec) -> int:
+    """n in 「（n/N）」: the slot's own place, the same when it is asked again by /edit."""
+    slots = numbered(spec, state.values)
+    return slots.index(slot) + 1 if slot in slots else len(slots)
+
+
 def progress(spec: FormSpec, state: FormState) -> tuple[int, int]:
-    """(answered, total) over the applicable slots."""
+    """(answered, total): the answers given so far and the fixed question count."""
     slots = applicable(spec, state)
     done = sum(1 for s in slots if s.name in state.values or s.name in state.skipped)
-    return done, len(slots)
+    return done, total(spec, state)
 
 
 def choices_of(slot: SlotSpec) -> list[Choice]:
@@ -73,10 +105,10 @@ def choices_of(slot: SlotSpec) -> list[Choice]:
 
 
 def ask(spec: FormSpec, state: FormState, slot: SlotSpec, texts: DialogueTexts) -> Prompt:
-    """The question for a slot, numbered with progress, with its example or choices."""
-    done, total = progress(spec, state)
+    """The question for a slot, with its own number, its example or choices."""
     template = texts.question_optional if slot.optional else texts.question
-    text = template.format(done=done + 1, total=total, prompt=slot.prompt.strip())
+    number, count = number_of(spec, state, slot), total(spec, state)
+    text = template.format(done=number, total=count, prompt=slot.prompt.strip())
     if not slot.choices:
         text += "\n" + texts.example.format(example=slot.example)
     return Prompt(text=text, choices=choices_of(slot))

@@ -13,6 +13,7 @@ from bot.dates import Tense, resolve_year
 from bot.dialogue import validators as v
 from bot.dialogue.rules import find_province
 from bot.errors import InputError
+from bot.privacy import mask_name
 
 
 class Answer(BaseModel):
@@ -70,9 +71,9 @@ def duration(text: str, values: dict[str, Any], today: date) -> Answer:
 
 
 def person_name(text: str, values: dict[str, Any], today: date) -> Answer:
-    """A person's name."""
+    """A person's name, shown masked (张*明) like every other personal value."""
     name = v.check_person_name(text)
-    return Answer(value=name, shown=name)
+    return Answer(value=name, shown=mask_name(name))
 
 
 def id_number(text: str, values: dict[str, Any], today: date) -> Answer:

@@ -46,8 +46,8 @@ def test_question_at_a_prompt_is_not_stored(
     replies = chat.say(question)
     assert prompt in replies[-1] and "回到刚才的问题" in replies[-1]  # the same prompt again
     assert question not in chat.say("/status")[0]
-    # the prompt still takes a real answer, and the form moves on by one question
-    assert _number(chat.say(valid)[-1]) == _number(asked) + 1
+    # the prompt still takes a real answer, and the form moves on (a number may be skipped)
+    assert _number(chat.say(valid)[-1]) > _number(asked)
 
 
 def _number(prompt: str) -> int:

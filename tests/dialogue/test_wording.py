@@ -1,0 +1,70 @@
+"""The dialogue reads as written for this user: fixed numbering, notice first, fitting texts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.app import App
+from tests.dialogue.test_dialogue import ENTERPRISE, PERSONAL
+from tests.drivers import EngineChat
+
+NUMBER = re.compile(r"（(\d+)/(\d+)）")
+
+
+def _numbers(replies: list[str]) -> list[tuple[int, int]]:
+    return [(int(m.group(1)), int(m.group(2))) for r in replies if (m := NUMBER.search(r))]
+
+
+@pytest.mark.parametrize("answers", [PERSONAL, ENTERPRISE], ids=["person", "company"])
+def test_the_total_is_fixed_once_the_subject_type_is_chosen(app: App, answers: list[str]) -> None:
+    chat = EngineChat(app.engine)
+    seen = _numbers(chat.say("/filing"))
+    for text in answers:
+        seen += _numbers(chat.say(text))
+    after_choice = seen[1:]
+    assert len({total for _, total in after_choice}) == 1
+    numbers = [n for n, _ in after_choice]
+    assert numbers == sorted(set(numbers))  # always forward, never the same number twice
+    assert numbers[-1] <= after_choice[0][1]
+
+
+def test_edit_asks_the_slot_with_its_own_number(app: App) -> None:
+    chat = EngineChat(app.engine)
+    chat.say("/filing")
+    first: dict[str, int] = {}
+    for text in PERSONAL[:12]:
+        for reply in chat.say(text):
+            if (m := NUMBER.search(reply)) and "手机号" in reply:
+                first["mobile"] = int(m.group(1))
+    [(number, _)] = _numbers(chat.say("/edit 手机号")[-1:])
+    assert number == first["mobile"]
+
+
+@pytest.mark.parametrize(
+    ("answers", "first_personal"),
+    [(PERSONAL, "你的姓名"), (ENTERPRISE, "法定代表人的姓名")],
+    ids=["person", "company"],
+)
+def test_the_privacy_notice_comes_before_the_first_name(
+    app: App, answers: list[str], first_personal: str
+) -> None:
+    chat = EngineChat(app.engine)
+    transcript = chat.say("/filing")
+    for text in answers:
+        transcript += chat.say(text)
+    joined = "\n".join(transcript)
+    assert joined.index("接下来要填个人信息") < joined.index(first_personal)
+    assert joined.count("接下来要填个人信息") == 1
+
+
+def test_names_are_masked_in_the_summary(app: App) -> None:
+    chat = EngineChat(app.engine)
+    chat.say("/filing")
+    replies: list[str] = []
+    for text in ENTERPRISE:
+        replies = chat.say(text)
+    summary = "\n".join(replies)
+    assert "法定代表人：王*" in summary and "网站负责人：李*" in summary
+    assert "王五" not in summary and "李四" not in summary
