@@ -188,7 +188,9 @@ class Forms:
             again = runner.ask(spec, state, slot, self.texts)
             reason = err.reason if not slot.choices else self.texts.choice_invalid
             invalid = self.texts.invalid.format(
-                reason=reason, example=err.example or slot.example, question=again.text
+                reason=reason,
+                example=err.example or runner.fitted(slot, state).example,
+                question=again.text,
             )
             return FormResult([Prompt(invalid, again.choices)], state)
         runner.store(state, slot, result)
@@ -340,7 +342,9 @@ class Forms:
                 label=label,
                 done=done,
                 total=total,
-                next=slot.prompt.strip().splitlines()[0] if slot else "（无）",
+                next=runner.fitted(slot, state).prompt.strip().splitlines()[0]
+                if slot
+                else "（无）",
             )
         )
 

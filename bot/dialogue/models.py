@@ -19,11 +19,24 @@ class ChoiceSpec(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     # Said right after the option is picked (e.g. why an overseas server cannot be filed).
     note: str = ""
+    # Shown only when this holds (a person is not offered 企业官网); typed by name, it is
+    # still understood, so the pre-check can say why it does not fit.
+    when: dict[str, list[Any]] = Field(default_factory=dict)
 
 
 # `when`: every listed key must hold one of the listed values. Keys are slot names or derived
 # facts such as `province.owner_must_be_legal_rep` (see bot/dialogue/context.py).
 Condition = dict[str, list[Any]]
+
+
+class Variant(BaseModel):
+    """The wording of a question for one case (a company is asked about its licence)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    when: Condition
+    prompt: str = ""
+    example: str = ""
 
 
 class SlotSpec(BaseModel):
@@ -42,6 +55,7 @@ class SlotSpec(BaseModel):
     personal: bool = False  # shown masked, preceded by the privacy notice
     when: Condition = Field(default_factory=dict)
     aliases: list[str] = Field(default_factory=list)  # other names for /edit and "改一下…"
+    variants: list[Variant] = Field(default_factory=list)  # the first that holds wins
 
     @model_validator(mode="after")
     def _choice_or_validator(self) -> SlotSpec:

@@ -104,10 +104,21 @@ def choices_of(slot: SlotSpec) -> list[Choice]:
     return [Choice(label=c.label, value=c.label) for c in slot.choices]
 
 
+def fitted(slot: SlotSpec, state: FormState) -> SlotSpec:
+    """The slot as this user sees it: the variant wording for their case, fitting choices."""
+    known = facts(state.values)
+    variant = next((v for v in slot.variants if holds(v.when, known)), None)
+    update: dict[str, Any] = {"choices": [c for c in slot.choices if holds(c.when, known)]}
+    if variant is not None:
+        update |= {k: getattr(variant, k) for k in ("prompt", "example") if getattr(variant, k)}
+    return slot.model_copy(update=update)
+
+
 def ask(spec: FormSpec, state: FormState, slot: SlotSpec, texts: DialogueTexts) -> Prompt:
     """The question for a slot, with its own number, its example or choices."""
-    template = texts.question_optional if slot.optional else texts.question
     number, count = number_of(spec, state, slot), total(spec, state)
+    slot = fitted(slot, state)
+    template = texts.question_optional if slot.optional else texts.question
     text = template.format(done=number, total=count, prompt=slot.prompt.strip())
     if not slot.choices:
         text += "\n" + texts.example.format(example=slot.example)
@@ -157,9 +168,13 @@ def named_choice(slot: SlotSpec, text: str) -> ChoiceSpec | None:
 def answer(slot: SlotSpec, state: FormState, text: str, today: date) -> Answer:
     """Check one answer for a slot; raises InputError (state untouched) when it is wrong."""
     if slot.choices:
-        choice = match_choice(slot, text)
+        shown = fitted(slot, state)
+        # A number picks among the options shown; a name may also be one that is not shown.
+        choice = match_choice(shown, text) or (
+            None if _fold(text).isdigit() else match_choice(slot, text)
+        )
         if choice is None:
-            raise InputError("请从选项里选一个，回复序号或选项文字。", slot.example)
+            raise InputError("请从选项里选一个，回复序号或选项文字。", shown.example)
         return Answer(value=choice.value, shown=choice.label)
     assert slot.validator is not None  # guaranteed by SlotSpec
     return VALIDATORS[slot.validator](text, state.values, today)

@@ -230,9 +230,14 @@ CASES = [
 
 
 def _prompt_heads() -> dict[str, str]:
-    """Each filing slot's question (first line of its prompt) -> slot name."""
+    """Each filing slot's question (first line of its prompt, in every wording) -> slot name."""
     spec = load_forms()["filing"]
-    return {slot.prompt.strip().splitlines()[0]: slot.name for slot in spec.slots}
+    prompts = [
+        (text, slot.name)
+        for slot in spec.slots
+        for text in [slot.prompt, *(v.prompt for v in slot.variants if v.prompt)]
+    ]
+    return {text.strip().splitlines()[0]: name for text, name in prompts}
 
 
 def _run(chat: EngineChat, answers: dict[str, str]) -> tuple[list[str], list[str]]:

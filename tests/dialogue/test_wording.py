@@ -68,3 +68,39 @@ def test_names_are_masked_in_the_summary(app: App) -> None:
     summary = "\n".join(replies)
     assert "法定代表人：王*" in summary and "网站负责人：李*" in summary
     assert "王五" not in summary and "李四" not in summary
+
+
+def _transcript(app: App, answers: list[str]) -> tuple[EngineChat, str]:
+    chat = EngineChat(app.engine)
+    replies = chat.say("/filing")
+    for text in answers:
+        replies += chat.say(text)
+    return chat, "\n".join(replies)
+
+
+def test_a_company_is_asked_about_its_licence_not_your_id(app: App) -> None:
+    _, company = _transcript(app, ENTERPRISE[:22])
+    assert "单位证件（营业执照等）上的住所" in company
+    assert "你的身份证上的地址" not in company
+    assert "张三的读书笔记" not in company and "个人博客" not in company
+    assert "域名的实名持有人是这家单位吗" in company
+
+
+def test_a_person_is_not_offered_company_sites(app: App) -> None:
+    chat, person = _transcript(app, PERSONAL[:16])
+    assert "你的身份证上的地址" in person and "营业执照" not in person
+    labels = [c.label for c in chat.last[-1].choices]
+    assert "企业官网或产品介绍" not in labels and "在线卖东西（电商）" not in labels
+    assert "个人博客或学习笔记" in labels
+
+
+def test_a_hidden_option_typed_by_name_is_still_understood(app: App) -> None:
+    chat, _ = _transcript(app, PERSONAL[:16])
+    # A person who types 电商 must hear why it does not fit, not "pick an option".
+    after = chat.say("电商")[-1]
+    assert "网站内容涉及下面这些吗" in after
+    # ... but a number picks only among the options shown.
+    chat.say("/back")
+    labels = [c.label for c in chat.last[-1].choices]
+    chat.say(str(len(labels) + 1))
+    assert "网站主要做什么" in chat.say("/status")[0]
