@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,39 @@ def test_the_check_names_file_entry_and_field(tmp_path: Path) -> None:
 
 def test_shipped_knowledge_and_dialogue_hold_no_internal_reference() -> None:
     assert user_text_problems(knowledge_dir(), conversations_dir()) == []
+
+
+def test_no_user_text_in_the_code_names_our_workshop() -> None:
+    """Strings with Chinese in bot/ are what users read (error replies): none cites our files."""
+    import ast
+
+    problems = []
+    for path in sorted(Path("bot").rglob("*.py")):
+        if path.name == "content_check.py":  # the patterns themselves
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(
+                    v.value
+                    for v in node.values
+                    if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                )
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docstrings
+            ):
+                text = node.value
+            else:
+                continue
+            if re.search(r"[\u4e00-\u9fff]", text) and internal_references(text):
+                problems.append(f"{path}:{node.lineno}: {internal_references(text)}")
+    assert problems == []

@@ -185,16 +185,9 @@ class Forms:
         try:
             result = runner.answer(slot, state, text, self.today())
         except InputError as err:
-            again = runner.ask(spec, state, slot, self.texts)
-            reason = err.reason if not slot.choices else self.texts.choice_invalid
-            invalid = self.texts.invalid.format(
-                reason=reason,
-                example=err.example or runner.fitted(slot, state).example,
-                question=again.text,
-            )
-            return FormResult([Prompt(invalid, again.choices)], state)
+            return FormResult([self._invalid(spec, state, slot, text, err)], state)
         runner.store(state, slot, result)
-        prompts = []
+        prompts = [Prompt(result.note)] if result.note else []
         chosen = next((c for c in slot.choices if c.value == result.value), None)
         if chosen is not None and chosen.note:
             prompts.append(Prompt(chosen.note.strip()))
@@ -203,6 +196,28 @@ class Forms:
         if not follow:
             return self._finish_or_confirm(who, spec, state, prompts)
         return FormResult(prompts + follow, state)
+
+    def _invalid(
+        self, spec: FormSpec, state: FormState, slot: SlotSpec, text: str, err: InputError
+    ) -> Prompt:
+        """What was wrong, one example (unless the reason gives one) and the question, short."""
+        again = runner.ask(spec, state, slot, self.texts)
+        question = again.text.splitlines()[0]
+        if slot.choices:
+            typed = text.strip()
+            count = len(again.choices)
+            reason = (
+                self.texts.choice_out_of_range.format(number=typed, count=count)
+                if typed.isdigit()
+                else self.texts.choice_invalid
+            )
+        else:
+            example = err.example or runner.fitted(slot, state).example
+            reason = err.reason
+            if "例如" not in reason:
+                reason += "\n" + self.texts.example.format(example=example)
+        text = self.texts.invalid.format(reason=reason, question=question)
+        return Prompt(text, again.choices)
 
     def _side_question(
         self, spec: FormSpec, state: FormState, slot: SlotSpec, text: str, faq: FaqLookup

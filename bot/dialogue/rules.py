@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date
 from functools import cache
@@ -432,6 +433,64 @@ def load_domain_suffixes() -> SuffixTable:
                 f"{path}: provinces.{name}: not a province name from provinces.yaml"
             )
     return table
+
+
+_CITY_ENDINGS = ("市", "地区", "盟", "区", "县")
+_AUTONOMOUS = re.compile(r"^(.{2,}?)(?:[\u4e00-\u9fff]{1,3}族)+自治[州县]$")  # 延边朝鲜族自治州
+_NOT_A_CITY = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
+_ENTRY = re.compile(r"^(?:\[(\d*)-(\d*)\])?(.+)$")
+
+
+def _current_name(county: str) -> str | None:
+    """The name in use today: 「[1983-1989]南头区办事处,[1990-]南山区」 -> 南山区; gone -> None."""
+    for entry in reversed(county.split(",")):
+        match = _ENTRY.match(entry.strip())
+        if match and not match.group(2):  # no end year: still in use
+            return match.group(3)
+    return None
+
+
+def _short_names(name: str) -> set[str]:
+    names = {name} | {
+        name.removesuffix(e) for e in _CITY_ENDINGS if name.endswith(e) and len(name) > 2
+    }
+    autonomous = _AUTONOMOUS.match(name)
+    return names | ({autonomous.group(1)} if autonomous else set())
+
+
+@cache
+def _city_index() -> dict[str, str]:
+    """Place name (深圳, 深圳市, 昆山, 海淀区) -> the two-digit code of its province.
+
+    python-stdnum ships the national division codes (GB/T 2260) as `cn/loc`. A prefecture-level
+    city is kept when no other province has one of that name (西安, though 吉林 has a 西安区);
+    a county-level city (昆山) only when the name is nowhere else at all. The user is told
+    which province was taken, so a wrong reading costs one /back, never a silent guess.
+    """
+    from stdnum import numdb
+
+    prefectures: dict[str, set[str]] = {}
+    everywhere: dict[str, set[str]] = {}
+    for _, low, _, _, children in numdb.get("cn/loc").prefixes:
+        for _, code, _, props, _ in children:
+            name = _current_name(props.get("county", ""))
+            if name is None or code == "0000" or name in _NOT_A_CITY:
+                continue
+            for short in _short_names(name):
+                everywhere.setdefault(short, set()).add(low)
+                if code.endswith("00"):
+                    prefectures.setdefault(short, set()).add(low)
+    index = {n: next(iter(c)) for n, c in everywhere.items() if len(c) == 1}
+    index |= {n: next(iter(c)) for n, c in prefectures.items() if len(c) == 1}
+    return index
+
+
+def province_for_place(text: str) -> tuple[str, Province] | None:
+    """(the place as named, its province) for a city or district (深圳 -> 广东), or None."""
+    key = unicodedata.normalize("NFKC", text[:20]).strip().replace(" ", "")
+    prefix = _city_index().get(key)
+    province = province_for_id_prefix(prefix) if prefix else None
+    return (key, province) if province is not None else None
 
 
 def find_province(text: str) -> Province | None:

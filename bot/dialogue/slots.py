@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from bot.dates import Tense, resolve_year
 from bot.dialogue import validators as v
-from bot.dialogue.rules import find_province
+from bot.dialogue.rules import find_province, province_for_place
 from bot.errors import InputError
 from bot.privacy import mask_name
 
@@ -22,6 +22,8 @@ class Answer(BaseModel):
     value: Any
     shown: str
     warnings: list[str] = Field(default_factory=list)
+    # Said once, right after the answer is taken (「深圳」 was read as 广东); not kept.
+    note: str = Field(default="", exclude=True)
 
 
 Validator = Callable[[str, dict[str, Any], date], Answer]
@@ -46,16 +48,22 @@ def province(text: str, values: dict[str, Any], today: date) -> Answer:
         # Many guides (the seed article too) still say the server's location decides.
         raise InputError(
             "管局按备案主体证件上的地址确定，不按服务器所在地：很多教程还写着按服务器，"
-            "那是旧说法（facts 29）。请填你的身份证（企业填营业执照）地址所在的省。",
+            "那是旧说法（腾讯云网站备案文档「主体信息」 https://cloud.tencent.com/document/"
+            "product/243 ）。请填你的身份证（单位填营业执照）地址所在的省。",
             "广东",
         )
     found = find_province(text.strip()[:20])
-    if found is None:
+    if found is not None:
+        return Answer(value=found.code, shown=found.name)
+    place = province_for_place(text.strip().removesuffix("的"))
+    if place is None:
         raise InputError(
             "没认出这个省份。请填写证件地址所在的省、自治区或直辖市（港澳台不能办 ICP 备案）。",
             "广东",
         )
-    return Answer(value=found.code, shown=found.name)
+    name, where = place
+    note = f"「{name}」在{where.name}，备案省份按{where.name}记下了。不对的话发 /back 重填。"
+    return Answer(value=where.code, shown=where.name, note=note)
 
 
 def ip_address(text: str, values: dict[str, Any], today: date) -> Answer:
@@ -65,9 +73,12 @@ def ip_address(text: str, values: dict[str, Any], today: date) -> Answer:
 
 
 def duration(text: str, values: dict[str, Any], today: date) -> Answer:
-    """A length of time, kept in days."""
-    days = v.check_duration_days(text)
-    return Answer(value=days, shown=f"{days} 天")
+    """A length of time, kept in days; an approximate one is said back to be checked."""
+    days, approximate = v.read_duration(text)
+    if not approximate:
+        return Answer(value=days, shown=f"{days} 天")
+    note = f"「{text.strip()}」按 {days} 天记下了。差得多的话发 /back 重填。"
+    return Answer(value=days, shown=f"约 {days} 天", note=note)
 
 
 def person_name(text: str, values: dict[str, Any], today: date) -> Answer:

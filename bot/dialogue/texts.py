@@ -19,6 +19,7 @@ class DialogueTexts(BaseModel):
     example: str
     invalid: str
     choice_invalid: str
+    choice_out_of_range: str
     back_to_question: str
     question_unsure: str
     question_related: str

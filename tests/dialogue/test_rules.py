@@ -20,6 +20,7 @@ from bot.dialogue.rules import (
     load_province_rules,
     normalize_suffix,
     province_for_id_prefix,
+    province_for_place,
 )
 from bot.errors import ContentError
 
@@ -253,3 +254,18 @@ def test_lookups_never_crash(suffix: str, province: str | None) -> None:
     ok, reason = is_suffix_filable(suffix, province)
     assert isinstance(ok, bool) and isinstance(reason, str)
     normalize_suffix(suffix)
+
+
+@pytest.mark.parametrize(
+    ("place", "province"),
+    [("深圳", "广东"), ("深圳市", "广东"), ("昆山", "江苏"), ("西安", "陕西"),
+     ("乌鲁木齐", "新疆"), ("延边朝鲜族自治州", "吉林"), ("浦东新区", "上海")],
+)  # fmt: skip
+def test_a_place_names_its_province(place: str, province: str) -> None:
+    found = province_for_place(place)
+    assert found is not None and found[1].name == province
+
+
+@pytest.mark.parametrize("place", ["朝阳区", "鼓楼", "南山区", "火星", "重庆市江北"])
+def test_a_place_in_several_provinces_or_none_is_not_guessed(place: str) -> None:
+    assert province_for_place(place) is None

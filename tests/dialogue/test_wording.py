@@ -104,3 +104,67 @@ def test_a_hidden_option_typed_by_name_is_still_understood(app: App) -> None:
     labels = [c.label for c in chat.last[-1].choices]
     chat.say(str(len(labels) + 1))
     assert "网站主要做什么" in chat.say("/status")[0]
+
+
+def test_no_reply_tells_a_terminal_user_to_click(app: App) -> None:
+    chat = EngineChat(app.engine, channel="terminal")
+    replies = chat.say("/filing") + chat.say("随便") + chat.say("9")
+    for text in PERSONAL:
+        replies += chat.say(text)
+    replies += chat.say("确认") + chat.say("备案要多久啊我说") + chat.say("我刚收到管局的短信")
+    for reply in replies:
+        assert not re.search(r"点按钮|点选|点「|点下面", reply), reply
+
+
+@pytest.mark.parametrize(
+    ("typed", "province"),
+    [("深圳", "广东"), ("苏州市", "江苏"), ("海淀区", "北京"), ("延边", "吉林"), ("义乌", "浙江")],
+)
+def test_a_city_names_its_province_and_says_so(app: App, typed: str, province: str) -> None:
+    chat = EngineChat(app.engine)
+    chat.say("/filing")
+    chat.say("个人")
+    chat.say("中国大陆居民身份证")
+    replies = chat.say(typed)
+    assert f"按{province}记下了" in replies[0] and "/back" in replies[0]
+    assert "服务器在哪里" in replies[-1]
+    assert f"备案省份：{province}" in "\n".join(chat.say("/status") + _summary(chat))
+
+
+def _summary(chat: EngineChat) -> list[str]:
+    replies: list[str] = []
+    for text in PERSONAL[3:]:
+        replies = chat.say(text)
+    return replies
+
+
+@pytest.mark.parametrize(
+    ("typed", "days", "approximate"),
+    [
+        ("大概50天", 50, True),
+        ("还剩300多天", 300, True),
+        ("一年多", 365, True),
+        ("还剩200天", 200, False),
+    ],
+)
+def test_fuzzy_numbers_are_read_and_said_back(
+    app: App, typed: str, days: int, approximate: bool
+) -> None:
+    chat = EngineChat(app.engine)
+    chat.say("/filing")
+    for text in PERSONAL[:6]:
+        chat.say(text)
+    replies = chat.say(typed)
+    assert "服务器的公网 IP" in replies[-1]
+    said = "\n".join(replies[:-1])
+    assert (f"按 {days} 天记下了" in said) is approximate
+
+
+@pytest.mark.parametrize("typed", ["不到30天", "快一年", "将近两个月"])
+def test_an_amount_below_an_unknown_number_is_asked(app: App, typed: str) -> None:
+    chat = EngineChat(app.engine)
+    chat.say("/filing")
+    for text in PERSONAL[:6]:
+        chat.say(text)
+    [reply] = chat.say(typed)
+    assert "没有说出具体多少天" in reply and "剩多少天" in reply

@@ -33,7 +33,12 @@ from bot.dialogue.validators.people import (
     check_mobile,
     check_person_name,
 )
-from bot.dialogue.validators.server import check_duration_days, check_ip, check_server_term
+from bot.dialogue.validators.server import (
+    check_duration_days,
+    check_ip,
+    check_server_term,
+    read_duration,
+)
 from bot.dialogue.validators.site_names import check_site_name
 
 __all__ = [
@@ -64,4 +69,5 @@ __all__ = [
     "check_person_name",
     "check_server_term",
     "check_site_name",
+    "read_duration",
 ]

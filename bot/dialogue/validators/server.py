@@ -97,10 +97,42 @@ _DURATION = re.compile(r"([0-9]+|[一二两三四五六七八九十]+|半)\s*(�
 _CN_NUMBERS = {c: i for i, c in enumerate("零一二三四五六七八九十")} | {"两": 2}
 
 
+# Words around a number. 「还剩200天」 is exact; 「大概50天」 is 50; 「300多天」, 「一年多」 and
+# 「超过300天」 are at least that, which is what a check against a minimum needs. 「不到30天」 and
+# 「快一年」 are under an unknown amount: read as the number they would pass a check they fail,
+# so they get a question.
+_PLAIN = re.compile(r"^(?:还剩下?|剩下?|还有|一共|总共|买了|已经)+|了$")
+_ABOUT = re.compile(r"^(?:大概|大约|差不多|约|估计|应该)+|(?:左右|上下|吧)+$")
+_AT_LEAST = re.compile(
+    r"^(?:超过|多于|至少)(.+)$|^(.+?)(?:多|以上|\+)(天|日|个?月|年)?$|^(.+?(?:天|个?月|年))多$"
+)
+_UNDER = re.compile(r"不到|不足|少于|快|将近|接近|以内|以下")
+
+
 def check_duration_days(text: str) -> int:
     """A length of time in days: "90", "90天", "3个月", "三个月", "1年", "半年"."""
+    return read_duration(text)[0]
+
+
+def read_duration(text: str) -> tuple[int, bool]:
+    """(days, approximate): also 「大概50天」 (50) and 「300多天」 (at least 300)."""
     example = "3个月"
     raw = prepare(text, what="时长", example=example, limit=20).replace(" ", "")
+    if _UNDER.search(raw):
+        raise InputError(
+            f"「{raw}」没有说出具体多少天。控制台里能看到准确的到期日，请填一个数，例如「25天」。",
+            "25天",
+        )
+    plain = _PLAIN.sub("", raw)
+    bare = _ABOUT.sub("", plain)
+    at_least = _AT_LEAST.fullmatch(bare)
+    if at_least:
+        first, number, unit, with_unit = at_least.groups()
+        bare = first or with_unit or f"{number}{unit or ''}"
+    return _exact_duration(bare, example), bare != plain
+
+
+def _exact_duration(raw: str, example: str) -> int:
     match = _DURATION.fullmatch(raw)
     if not match:
         raise InputError("请填写时长，例如「90天」「3个月」或「1年」。", example)
