@@ -341,10 +341,10 @@ class Forms:
         self._save(who, spec, state)
         return FormResult(self._next(spec, state), state)
 
-    def status(self, state: FormState | None) -> Prompt:
-        """/status: which form, progress, the next question."""
+    def status(self, who: Who, state: FormState | None) -> Prompt:
+        """/status: which form, progress, the next question; or what paused filings are kept."""
         if state is None:
-            return Prompt(self.texts.status_none)
+            return self._kept(who)
         spec = self.forms[state.form_id]
         label = self._label(spec, state)
         if state.phase is Phase.CONFIRMING:
@@ -362,6 +362,18 @@ class Forms:
                 else "（无）",
             )
         )
+
+    def _kept(self, who: Who) -> Prompt:
+        kept = []
+        for row in self.filings.of_user(who.channel, who.user_id):
+            if row.status == "checked" or not row.data or row.form_id not in self.forms:
+                continue
+            spec, saved = self.forms[row.form_id], FormState.model_validate(row.data)
+            done, total = runner.progress(spec, saved)
+            kept.append(self.texts.status_kept_line.format(label=row.label, done=done, total=total))
+        if not kept:
+            return Prompt(self.texts.status_none)
+        return Prompt(self.texts.status_kept.format(lines="\n".join(kept)))
 
     def cancel(self, who: Who, state: FormState) -> FormResult:
         """/cancel: stop asking; the answers stay until /forget."""
@@ -408,7 +420,7 @@ class Forms:
         for name in ("site_name", "domains", "company_name"):
             if name in state.values:
                 return str(state.values[name]["shown"])
-        return f"{spec.title} #{state.filing_id}" if state.filing_id else spec.title
+        return self.texts.unnamed.format(number=state.filing_id) if state.filing_id else spec.title
 
     def _save(
         self, who: Who, spec: FormSpec, state: FormState, status: str = "collecting"

@@ -32,6 +32,9 @@ class DialogueTexts(BaseModel):
     status: str
     status_confirming: str
     status_none: str
+    status_kept: str
+    status_kept_line: str
+    unnamed: str
     summary_head: str
     summary_confirm: str
     summary_edit: str

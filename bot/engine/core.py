@@ -283,7 +283,7 @@ class Engine:
         return self._with_form(msg, state, lambda f: self.forms.cancel(self._who(msg), f))
 
     def _cmd_status(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:
-        prompt = self.forms.status(self._form(state))
+        prompt = self.forms.status(self._who(msg), self._form(state))
         return [self._reply(msg, prompt.text)]
 
     def _cmd_export(self, msg: Incoming, state: ConversationState, args: str) -> list[Outgoing]:

@@ -168,3 +168,41 @@ def test_an_amount_below_an_unknown_number_is_asked(app: App, typed: str) -> Non
         chat.say(text)
     [reply] = chat.say(typed)
     assert "没有说出具体多少天" in reply and "剩多少天" in reply
+
+
+def test_every_required_question_can_say_why_it_is_needed() -> None:
+    from bot.dialogue.forms import load_forms
+
+    spec = load_forms()["filing"]
+    assert [s.name for s in spec.slots if not s.optional and not s.help.strip()] == []
+
+
+@pytest.mark.parametrize(("everyday", "asked"), [("服务商", "服务器是哪家的"), ("实名", "域名实名认证"),
+                                                 ("网站内容", "网站主要做什么"), ("主体", "主体是个人")])  # fmt: skip
+def test_edit_knows_everyday_names(app: App, everyday: str, asked: str) -> None:
+    chat = EngineChat(app.engine)
+    chat.say("/filing")
+    for text in PERSONAL:
+        chat.say(text)
+    assert asked in chat.say(f"/edit {everyday}")[-1]
+
+
+def test_skip_on_a_required_question_says_why(app: App) -> None:
+    chat = EngineChat(app.engine)
+    chat.say("/filing")
+    for text in PERSONAL[:4]:
+        chat.say(text)
+    reply = chat.say("/skip")[0]
+    assert "必填" in reply and "接入商提交" in reply
+
+
+def test_status_after_cancel_says_what_was_kept(app: App) -> None:
+    chat = EngineChat(app.engine)
+    chat.say("/filing")
+    for text in PERSONAL[:5]:
+        chat.say(text)
+    header = chat.say("/status")[0].splitlines()[0]
+    assert header.count("ICP备案资料预审") == 1
+    chat.say("/cancel")
+    kept = chat.say("/status")[0]
+    assert "已填 5/21" in kept and "/filing" in kept
