@@ -370,7 +370,8 @@ class Forms:
                 continue
             spec, saved = self.forms[row.form_id], FormState.model_validate(row.data)
             done, total = runner.progress(spec, saved)
-            kept.append(self.texts.status_kept_line.format(label=row.label, done=done, total=total))
+            line = self.texts.status_kept_line.format(label=row.label, done=done, total=total)
+            kept.append(line)
         if not kept:
             return Prompt(self.texts.status_none)
         return Prompt(self.texts.status_kept.format(lines="\n".join(kept)))

@@ -177,8 +177,15 @@ def test_every_required_question_can_say_why_it_is_needed() -> None:
     assert [s.name for s in spec.slots if not s.optional and not s.help.strip()] == []
 
 
-@pytest.mark.parametrize(("everyday", "asked"), [("服务商", "服务器是哪家的"), ("实名", "域名实名认证"),
-                                                 ("网站内容", "网站主要做什么"), ("主体", "主体是个人")])  # fmt: skip
+EVERYDAY = [
+    ("服务商", "服务器是哪家的"),
+    ("实名", "域名实名认证"),
+    ("网站内容", "网站主要做什么"),
+    ("主体", "主体是个人"),
+]
+
+
+@pytest.mark.parametrize(("everyday", "asked"), EVERYDAY)
 def test_edit_knows_everyday_names(app: App, everyday: str, asked: str) -> None:
     chat = EngineChat(app.engine)
     chat.say("/filing")
