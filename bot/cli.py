@@ -4,6 +4,7 @@ Examples:
     beian-bot                      # chat in the terminal
     beian-bot chat --json          # one JSON line out per line in (for scripts and tests)
     beian-bot ask "备案要多久"
+    beian-bot 备案要多久            # a question instead of a command: the same as ask
     beian-bot eval                 # accuracy on tests/data/faq_eval.yaml
     beian-bot kb check
     beian-bot telegram --stack aiogram   # needs BEIAN_TELEGRAM__TOKEN
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,56 +23,107 @@ from bot import __version__
 from bot.config import Settings
 from bot.errors import BeianError
 
+# Help texts in the user's language: Chinese when the locale is Chinese (LANG=zh_CN.UTF-8).
+_HELP = {
+    "en": {
+        "description": "beian-bot: a chat assistant for ICP filing (ICP备案).",
+        "chat": "chat in the terminal (the default)",
+        "json": "one JSON line per input line",
+        "user": "user id (default: your login name)",
+        "ask": "answer one question and exit",
+        "question": 'the question, or "-" to read one per line from stdin',
+        "ask_json": "print a JSON object per question",
+        "eval": "measure FAQ accuracy on a labelled question set",
+        "file": "evaluation YAML file",
+        "eval_json": "print the report as JSON",
+        "sweep": "print accuracy at each answer threshold",
+        "held_out": "only the held-out real questions: figures without the questions themselves",
+        "tune": "only the tuning real questions, every miss listed",
+        "kb": "knowledge-base tools",
+        "check": "report duplicate ids, dangling links, weak phrasings",
+        "telegram": "run the Telegram bot (long polling, or a webhook with --webhook)",
+        "stack": "chat library (default: ptb)",
+        "webhook": "public HTTPS URL ending in /telegram",
+        "host": "webhook listen address",
+        "port": "webhook listen port",
+        "version": "print versions",
+    },
+    "zh": {
+        "description": "beian-bot：ICP 备案聊天助手。",
+        "chat": "在终端里聊天（默认）",
+        "json": "每输入一行，输出一行 JSON",
+        "user": "用户 id（默认：当前登录名）",
+        "ask": "回答一个问题后退出",
+        "question": "要问的问题；写 - 则从标准输入每行读一个",
+        "ask_json": "每个问题输出一个 JSON 对象",
+        "eval": "在带标注的问题集上测 FAQ 准确率",
+        "file": "评测用的 YAML 文件",
+        "eval_json": "以 JSON 输出报告",
+        "sweep": "列出每个回答阈值下的准确率",
+        "held_out": "只测留出的真实问题：只给数字，不显示问题本身",
+        "tune": "只测调参用的真实问题，列出每个答错的",
+        "kb": "知识库工具",
+        "check": "检查重复 id、失效链接和措辞问题",
+        "telegram": "运行 Telegram 机器人（长轮询；加 --webhook 用 webhook）",
+        "stack": "聊天库（默认 ptb）",
+        "webhook": "以 /telegram 结尾的公网 HTTPS 地址",
+        "host": "webhook 监听地址",
+        "port": "webhook 监听端口",
+        "version": "显示版本",
+    },
+}
+COMMANDS = frozenset({"chat", "ask", "eval", "kb", "telegram", "version"})
+
+
+def _locale_language() -> str:
+    """zh when the user's locale is Chinese, else en (the POSIX variables, in their order)."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="beian-bot", description=__doc__.splitlines()[0])
+    h = _HELP[_locale_language()]
+    parser = argparse.ArgumentParser(prog="beian-bot", description=h["description"])
     sub = parser.add_subparsers(dest="command")
 
-    chat = sub.add_parser("chat", help="chat in the terminal (the default)")
-    chat.add_argument("--json", action="store_true", help="one JSON line per input line")
-    chat.add_argument("--user", default=None, help="user id (default: your login name)")
+    chat = sub.add_parser("chat", help=h["chat"])
+    chat.add_argument("--json", action="store_true", help=h["json"])
+    chat.add_argument("--user", default=None, help=h["user"])
 
-    ask = sub.add_parser("ask", help="answer one question and exit")
-    ask.add_argument("question", help='the question, or "-" to read one per line from stdin')
-    ask.add_argument("--json", action="store_true", help="print a JSON object per question")
+    ask = sub.add_parser("ask", help=h["ask"])
+    ask.add_argument("question", help=h["question"])
+    ask.add_argument("--json", action="store_true", help=h["ask_json"])
 
-    evaluate = sub.add_parser("eval", help="measure FAQ accuracy on a labelled question set")
-    evaluate.add_argument("--file", type=Path, default=None, help="evaluation YAML file")
-    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
-    evaluate.add_argument(
-        "--sweep", action="store_true", help="print accuracy at each answer threshold"
-    )
-    evaluate.add_argument(
-        "--held-out",
-        action="store_true",
-        help="only the held-out real questions: figures without the questions themselves",
-    )
-    evaluate.add_argument(
-        "--tune", action="store_true", help="only the tuning real questions, every miss listed"
-    )
+    evaluate = sub.add_parser("eval", help=h["eval"])
+    evaluate.add_argument("--file", type=Path, default=None, help=h["file"])
+    evaluate.add_argument("--json", action="store_true", help=h["eval_json"])
+    evaluate.add_argument("--sweep", action="store_true", help=h["sweep"])
+    evaluate.add_argument("--held-out", action="store_true", help=h["held_out"])
+    evaluate.add_argument("--tune", action="store_true", help=h["tune"])
 
-    kb = sub.add_parser("kb", help="knowledge-base tools")
+    kb = sub.add_parser("kb", help=h["kb"])
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
-    kb_sub.add_parser("check", help="report duplicate ids, dangling links, weak phrasings")
+    kb_sub.add_parser("check", help=h["check"])
 
-    telegram = sub.add_parser(
-        "telegram", help="run the Telegram bot (long polling, or a webhook with --webhook)"
-    )
-    telegram.add_argument(
-        "--stack", choices=("ptb", "aiogram"), default="ptb", help="chat library (default: ptb)"
-    )
-    telegram.add_argument(
-        "--webhook", metavar="URL", default=None, help="public HTTPS URL ending in /telegram"
-    )
-    telegram.add_argument("--host", default="0.0.0.0", help="webhook listen address")
-    telegram.add_argument("--port", type=int, default=8080, help="webhook listen port")
+    telegram = sub.add_parser("telegram", help=h["telegram"])
+    telegram.add_argument("--stack", choices=("ptb", "aiogram"), default="ptb", help=h["stack"])
+    telegram.add_argument("--webhook", metavar="URL", default=None, help=h["webhook"])
+    telegram.add_argument("--host", default="0.0.0.0", help=h["host"])
+    telegram.add_argument("--port", type=int, default=8080, help=h["port"])
 
-    sub.add_parser("version", help="print versions")
+    sub.add_parser("version", help=h["version"])
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        # `beian-bot 备案要多久`: a question where a command belongs is asked.
+        argv = ["ask", " ".join(argv)]
     args = _parser().parse_args(argv)
     settings = Settings()
     try:
@@ -123,35 +176,47 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     # Only the FAQ: no database, no dialogue, no channels, so a one-shot answer starts fast.
+    from bot.engine.guard import clean_text, input_problem
     from bot.engine.texts import Language, load_replies, render_entry
     from bot.faq.retriever import Verdict, load_retriever
 
-    retriever = load_retriever(settings.cache_dir)
     replies = load_replies()
+    if args.question != "-":
+        problem = input_problem(clean_text(args.question), replies)
+        if problem is not None:  # nothing to answer: a usage error, said in a sentence
+            print(f"beian-bot: {problem}", file=sys.stderr)
+            return 2
+    retriever = load_retriever(settings.cache_dir)
     questions = sys.stdin if args.question == "-" else [args.question]
     for raw in questions:
-        question = raw.rstrip("\n")
-        match = retriever.match(question)
-        english = match.language == "en"
-        if match.language == "other":
-            answer = replies.en.other_language
-        elif match.verdict is Verdict.ANSWER and match.entry_id:
-            language: Language = "en" if english else "zh"
-            answer = render_entry(retriever.entry(match.entry_id), replies, language)
-        elif match.verdict is Verdict.SUGGEST:
-            titles = "\n".join(f"{i}. {s.title}" for i, s in enumerate(match.suggestions, 1))
-            answer = f"{replies.en.did_you_mean if english else replies.did_you_mean}\n{titles}"
+        question = clean_text(raw)
+        # One bad line of many gets the reply `chat --json` gives it; the rest are answered.
+        problem = input_problem(question, replies)
+        payload: dict[str, object] = {"matched": False, "entry_id": None, "suggestions": []}
+        if problem is not None:
+            answer = problem
         else:
-            answer = (replies.en.out_of_scope if english else replies.out_of_scope).strip()
-        if args.json:
+            match = retriever.match(question)
+            english = match.language == "en"
+            if match.language == "other":
+                answer = replies.en.other_language
+            elif match.verdict is Verdict.ANSWER and match.entry_id:
+                language: Language = "en" if english else "zh"
+                answer = render_entry(retriever.entry(match.entry_id), replies, language)
+            elif match.verdict is Verdict.SUGGEST:
+                titles = "\n".join(f"{i}. {s.title}" for i, s in enumerate(match.suggestions, 1))
+                head = replies.en.did_you_mean if english else replies.did_you_mean
+                answer = f"{head}\n{titles}"
+            else:
+                answer = (replies.en.out_of_scope if english else replies.out_of_scope).strip()
             payload = {
                 "matched": match.verdict is Verdict.ANSWER,
                 "entry_id": match.entry_id,
                 "score": match.score,
-                "answer": answer,
                 "suggestions": [s.model_dump() for s in match.suggestions],
             }
-            print(json.dumps(payload, ensure_ascii=False), flush=True)
+        if args.json:
+            print(json.dumps({**payload, "answer": answer}, ensure_ascii=False), flush=True)
         else:
             print(answer, flush=True)
     return 0

@@ -83,3 +83,46 @@ def test_ask_does_not_load_the_dialogue(tmp_path: Path) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
     )
     assert "LOADED []" in result.stdout, result.stdout + result.stderr
+
+
+def test_a_question_in_place_of_a_command_is_asked(tmp_path: Path) -> None:
+    for argv in (["备案要多久"], ["个人备案", "要什么材料"]):
+        result = _run(argv, "", tmp_path / "q.db")
+        assert result.returncode == 0 and "来源：" in result.stdout, result.stderr
+
+
+def test_ask_with_nothing_to_answer_exits_2_with_a_sentence(tmp_path: Path) -> None:
+    for question in ("", "   ", "😀😀", "长" * 2001):
+        result = _run(["ask", question], "", tmp_path / "e.db")
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.startswith("beian-bot: ") and "。" in result.stderr
+
+
+def test_ask_from_stdin_refuses_a_long_line_like_chat_json(tmp_path: Path) -> None:
+    long_line = "长" * 2001
+    asked = _run(["ask", "--json", "-"], f"备案要多久\n{long_line}\n", tmp_path / "s.db")
+    answered, refused = (json.loads(line) for line in asked.stdout.splitlines())
+    assert answered["matched"] is True and refused["matched"] is False
+    chat = _run(["chat", "--json"], f"{long_line}\n", tmp_path / "s2.db")
+    assert refused["answer"] == json.loads(chat.stdout.splitlines()[0])["messages"][0]["text"]
+
+
+def test_help_follows_a_chinese_locale(tmp_path: Path) -> None:
+    env = {**os.environ, "LANG": "zh_CN.UTF-8", "LC_ALL": ""}
+    zh = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert "回答一个问题后退出" in zh.stdout
+    env = {**os.environ, "LANG": "en_US.UTF-8", "LC_ALL": ""}
+    en = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert "answer one question and exit" in en.stdout
