@@ -178,3 +178,24 @@ def test_words_about_a_filing_number_go_to_the_faq(chat: EngineChat, app: App, t
     reply = "\n".join(chat.say(text))
     assert "格式不对" not in reply and "恭喜" not in reply
     assert app.storage.reminders.open_for_user("test", "u1") == []
+
+
+def test_forget_scrubs_the_open_database_files(app: App) -> None:
+    """While the bot keeps running: neither the main file nor the WAL keeps the values."""
+    from pathlib import Path
+
+    from tests.dialogue.test_dialogue import ENTERPRISE
+
+    chat = EngineChat(app.engine)
+    for text in ["/filing", *ENTERPRISE, "确认"]:
+        chat.say(text)
+    db = Path(app.settings.db_path)
+
+    def on_disk() -> bytes:
+        return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+
+    assert "示例科技有限公司".encode() in on_disk()
+    chat.say("/forget")
+    assert "已删除" in chat.say("确认删除")[0]
+    for value in ["示例科技有限公司", "91350100M000100Y43", "example.cn", "示例科技产品介绍"]:
+        assert value.encode() not in on_disk(), value

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +27,20 @@ def chat_of(user_id: str) -> ChatRef:
 def _incoming(user_id: str, text: str) -> Incoming:
     chat = chat_of(user_id)
     return Incoming(chat=chat, user_id=user_id, user_name=user_id, text=text)
+
+
+def export_folder(exports: Path, user_id: str) -> Path:
+    """Where one user's exports go: their own folder, so /forget can remove exactly theirs."""
+    return exports / (re.sub(r"[^A-Za-z0-9_.-]", "_", user_id).strip(".") or "_")
+
+
+def _forget_exports(folder: Path) -> Callable[[str, str], None]:
+    def forget(channel: str, user_id: str) -> None:
+        """/forget: the user's export files go with their rows."""
+        if channel == CHANNEL:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    return forget
 
 
 def save_documents(messages: list[Outgoing], folder: Path) -> list[Outgoing]:
@@ -58,9 +74,11 @@ def run_json(
     exports: Path,
 ) -> int:
     """One JSON line out for every line in; due reminders ride on that line (Engine.inline_due)."""
+    folder = export_folder(exports, user_id)
+    engine.on_forget.append(_forget_exports(folder))
     for line in stdin:
         replies = engine.handle(_incoming(user_id, line.rstrip("\n")))
-        stdout.write(message_json(save_documents(replies, exports)) + "\n")
+        stdout.write(message_json(save_documents(replies, folder)) + "\n")
         stdout.flush()
     return 0
 
@@ -78,6 +96,8 @@ def run_interactive(
     With `poll_due`, a reminder that falls due while the user is idle is printed right away.
     """
     _enable_readline(history_file)
+    folder = export_folder(exports, user_id)
+    engine.on_forget += [_forget_exports(folder), _forget_history(history_file)]
     # One lock: the engine and the poller share one SQLite connection.
     lock = threading.Lock()
     stopped = threading.Event()
@@ -89,7 +109,7 @@ def run_interactive(
         print(render_plain(engine.handle(_incoming(user_id, "/start"))[0]))
     print("（输入问题后回车；Ctrl-D 退出）")
     try:
-        return _repl(engine, user_id, exports, lock)
+        return _repl(engine, user_id, folder, lock)
     finally:
         stopped.set()
 
@@ -140,6 +160,19 @@ def _enable_readline(history_file: Path) -> None:
     import atexit
 
     atexit.register(_save_history, readline, history_file)
+
+
+def _forget_history(history_file: Path) -> Callable[[str, str], None]:
+    def forget(channel: str, user_id: str) -> None:
+        """/forget: what the user typed is gone from the line history and its file."""
+        with contextlib.suppress(ImportError):
+            import readline
+
+            readline.clear_history()
+        with contextlib.suppress(OSError):
+            history_file.write_bytes(b"")
+
+    return forget
 
 
 def _forget_if_personal(line: str) -> None:

@@ -62,6 +62,9 @@ class Engine:
         # Set by channels that cannot be woken (the terminal): due reminders for a chat ride
         # on the replies to that chat's next message.
         self.inline_due: Callable[[ChatRef, datetime], list[Outgoing]] | None = None
+        # Called with (channel, user_id) after /forget: what a channel keeps outside the
+        # database (the terminal's export files) goes too.
+        self.on_forget: list[Callable[[str, str], None]] = []
         self._commands: dict[str, Callable[[Incoming, ConversationState, str], list[Outgoing]]] = {
             "start": self._cmd_start,
             "help": self._cmd_help,
@@ -125,6 +128,11 @@ class Engine:
             after = state.model_dump_json()
             if after != before and not state._deleted:
                 self.storage.sessions.save(msg.chat.channel, msg.chat.chat_id, msg.user_id, after)
+        if state._deleted:
+            # Committed: now the bytes on disk, and whatever a channel kept (terminal exports).
+            self.storage.scrub()
+            for forget in self.on_forget:
+                forget(msg.chat.channel, msg.user_id)
         return replies
 
     def _route(self, msg: Incoming, text: str, state: ConversationState) -> list[Outgoing]:
@@ -148,6 +156,10 @@ class Engine:
         if number and pending and pending[0].value.startswith("/"):
             state.pending_choices = pending
             return self._pick(msg, state, int(number.group(1)))
+        # Typed instead of pressed (the terminal has no buttons): 「确认删除」 is that choice.
+        typed = next((c for c in pending if c.label == text.strip()), None)
+        if typed is not None and typed.value.startswith("/"):
+            return self._route(msg, typed.value, state)
         form = None if msg.chat.kind is ChatKind.GROUP else self._form(state)
         if form is not None:
             result = self.forms.handle(self._who(msg), form, text, self._faq_text)

@@ -292,6 +292,10 @@ class Storage(ABC):
         """Delete every row about the user on that channel, atomically; returns how many."""
 
     @abstractmethod
+    def scrub(self) -> None:
+        """After a committed delete: make the deleted values unreadable in the files too."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release the connection."""
 

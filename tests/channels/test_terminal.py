@@ -126,3 +126,24 @@ def test_help_follows_a_chinese_locale(tmp_path: Path) -> None:
         check=False,
     )
     assert "answer one question and exit" in en.stdout
+
+
+def test_forget_leaves_none_of_the_users_values_in_the_files(tmp_path: Path) -> None:
+    from tests.dialogue.test_dialogue import ENTERPRISE
+
+    db = tmp_path / "p.db"
+    lines = ["/filing", *ENTERPRISE, "确认", "/export", "明天上午10点提醒我给王五打电话"]
+    filled = _run(["chat", "--json", "--user", "alice"], "\n".join(lines) + "\n", db)
+    assert "文件已保存" in filled.stdout
+    exports = tmp_path / "exports" / "alice"
+    assert list(exports.iterdir())
+    values = ["示例科技有限公司", "91350100M000100Y43", "lisi@example.com", "example.cn", "王五"]
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("p.db*"))
+    assert all(v.encode() in on_disk for v in values[:2])  # the test can see them before
+
+    forgot = _run(["chat", "--json", "--user", "alice"], "/forget\n确认删除\n", db)
+    assert "已删除" in forgot.stdout
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("p.db*"))
+    for value in [*values, "王*", "li***@example.com", "示例科技产品介绍"]:
+        assert value.encode() not in on_disk, value
+    assert not exports.exists()

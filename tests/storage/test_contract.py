@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -106,6 +107,23 @@ def test_forget_user_leaves_nothing_of_that_user_and_all_of_the_others(storage: 
     assert len(storage.filings.of_user("telegram", "u2")) == 1
     assert len(storage.reminders.open_for_user("telegram", "u2")) == 1
     assert storage.forget_user("telegram", "u1") == 0
+
+
+def test_forget_then_scrub_leaves_no_value_in_the_files(storage: Storage, tmp_path: Path) -> None:
+    fill_user(storage, "u1")
+    fill_user(storage, "u2")
+    storage.forget_user("telegram", "u1")
+    storage.scrub()
+    assert len(storage.filings.of_user("telegram", "u2")) == 1  # the others' rows stay
+    # A file backend: u1's chat id (in their session and reminder rows) is gone from the bytes.
+    files = b"".join(p.read_bytes() for p in tmp_path.glob("contract.db*"))
+    assert b"chat-u1" not in files and (not files or b"chat-u2" in files)
+
+
+def test_scrub_refuses_to_run_inside_a_transaction(storage: Storage) -> None:
+    with pytest.raises(RuntimeError), storage.transaction():
+        storage.forget_user("telegram", "u1")
+        storage.scrub()
 
 
 def test_a_raising_transaction_leaves_nothing(storage: Storage) -> None:

@@ -22,6 +22,9 @@ def open_database(path: Path | str) -> Database:
     if str(path) != ":memory:":
         db.enable_wal()
     db.execute("PRAGMA foreign_keys = ON")
+    # /forget must leave none of the user's values in the file: deleted cells and freed pages
+    # are overwritten with zeros, not merely unlinked (SqliteStorage.scrub empties the WAL).
+    db.execute("PRAGMA secure_delete = ON")
     db.execute("PRAGMA synchronous = NORMAL")
     migrations.apply(db)
     return db
