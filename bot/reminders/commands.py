@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from bot.messages import Incoming, Outgoing
 from bot.reminders.clocks import Clocks, reply
 from bot.reminders.events import normalize
-from bot.reminders.models import Owner, ReminderKind, ReminderRow, show_time
+from bot.reminders.models import Owner, ReminderKind, ReminderRow, at_local, show_time
 from bot.reminders.records import from_stored
 from bot.reminders.texts import clock_label, fill
 
@@ -94,19 +94,42 @@ def _snooze(
     delta = _snooze_delta(args[0] if args else "1h")
     if delta is None:
         return [reply(owner, replies.remind_usage)]
-    due = max(due_at, now) + delta
-    deadline = payload.get("deadline_at")
-    if isinstance(deadline, int):
-        latest = datetime.fromtimestamp(deadline, now.tzinfo) - _SMS_SNOOZE_MARGIN
+    wanted = max(due_at, now) + delta
+    limit = _snooze_limit(payload, now)
+    due = wanted
+    if limit is not None:
+        deadline, latest = limit
         if latest <= now:
-            fields = {"label": label, "deadline": show_time(latest + _SMS_SNOOZE_MARGIN)}
+            fields = {"label": label, "deadline": show_time(deadline)}
             return [reply(owner, fill(replies.remind_snooze_too_late, fields))]
-        due = min(due, latest)
+        due = min(wanted, latest)
     result = clocks.store.snooze(reminder_id, int(due.timestamp()), int(now.timestamp()))
     if result is None:
         return [reply(owner, fill(replies.remind_not_found, {"id": str(reminder_id)}))]
     fields = {"label": label, "due": show_time(due)}
+    if limit is not None and due < wanted:  # capped: say so, and why
+        fields["deadline"] = show_time(limit[0])
+        return [reply(owner, fill(replies.remind_snooze_capped, fields))]
     return [reply(owner, fill(replies.remind_snoozed, fields))]
+
+
+def _snooze_limit(
+    payload: dict[str, str | int], now: datetime
+) -> tuple[datetime, datetime] | None:
+    """(deadline, the latest a snoozed reminder may come) while a deadline is still ahead.
+
+    The SMS window leaves 15 minutes to act; a day deadline (30 days after a change) keeps the
+    reminder on the morning of that day. Past the deadline (the overdue steps) nothing caps."""
+    deadline_at = payload.get("deadline_at")
+    if isinstance(deadline_at, int):
+        deadline = datetime.fromtimestamp(deadline_at, now.tzinfo)
+        return deadline, deadline - _SMS_SNOOZE_MARGIN
+    deadline_day = payload.get("deadline_day")
+    if isinstance(deadline_day, str):
+        day = date.fromisoformat(deadline_day)
+        end = at_local(day, time(23, 59))
+        return (end, at_local(day)) if end > now else None
+    return None
 
 
 def _snooze_delta(token: str) -> timedelta | None:

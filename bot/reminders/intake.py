@@ -24,13 +24,14 @@ reply), all acting on one `Clocks` (clocks.py).
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
-from bot.messages import Incoming, Outgoing
+from bot.messages import Choice, Incoming, Outgoing
 from bot.reminders.approval_replies import approved_reply
 from bot.reminders.asked_replies import asked_reply
 from bot.reminders.clocks import Clocks, reply
@@ -54,6 +55,7 @@ from bot.reminders.models import (
     QuietHours,
     SmsVerified,
 )
+from bot.reminders.planner import SELF_CHECK
 from bot.reminders.texts import ReminderTexts, fill, load_reminder_texts
 from bot.storage.base import ReminderStore
 
@@ -61,6 +63,12 @@ logger = logging.getLogger(__name__)
 
 CommandHandler = Callable[[Incoming, str, datetime], list[Outgoing]]
 
+# Steps before an approval: reported after it, they are a new filing or a change (asked).
+_BEFORE_APPROVAL = {
+    EventKind.SMS_RECEIVED: "sms",
+    EventKind.SUBMITTED: "submitted",
+    EventKind.FIRST_REVIEW_PASSED: "passed",
+}
 _DONE_WORDS = {"done", "ok", "完成", "已完成", "好了", "核验完成", "已核验"}
 
 
@@ -90,9 +98,29 @@ class ReminderIntake:
                 return None
             if detected.kind is EventKind.REMIND_ME:
                 return asked_reply(self.clocks, owner, detected.text, now)
+            if detected.kind in _BEFORE_APPROVAL and self._approved(owner):
+                return [self._after_approval(owner, detected)]
             return on_event(self.clocks, owner, detected, now)
         except Exception as exc:
             return self._failed(owner, exc, "sms_received")
+
+    def _approved(self, owner: Owner) -> str | None:
+        """The number of the user's approved filing, if its self-check clock runs."""
+        for row in self.store.open_for_user(owner.chat.channel, owner.user_id):
+            if row.series == SELF_CHECK:
+                return str(json.loads(row.payload).get("number", "")) or None
+        return None
+
+    def _after_approval(self, owner: Owner, detected: Detected) -> Outgoing:
+        """「收到管局短信」 after the number arrived: a new filing or a change? Ask, not stack."""
+        command = _BEFORE_APPROVAL[detected.kind]
+        texts = self.texts.replies
+        choices = [
+            Choice(label=texts.after_approval_new, value=f"/{command} {detected.text}"[:200]),
+            Choice(label=texts.after_approval_no, value="/reminders"),
+        ]
+        number = self._approved(owner) or ""
+        return reply(owner, fill(texts.after_approval, {"number": number}), choices)
 
     @staticmethod
     def reports_return(text: str) -> bool:

@@ -116,6 +116,10 @@ class EventReplies(_Strict):
     remind_cancelled: str
     remind_snoozed: str
     remind_snooze_too_late: str
+    remind_snooze_capped: str
+    after_approval: str
+    after_approval_new: str
+    after_approval_no: str
     button_snooze_hour: str
     button_snooze_day: str
     button_cancel: str

@@ -216,6 +216,45 @@ def test_sms_snooze_stops_before_the_window_closes(
     assert "不能再推迟" in text_of(say(intake, f"/remind snooze {h23.id} 1h", clock()))
 
 
+def test_a_capped_snooze_says_it_was_capped_and_why(
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
+) -> None:
+    say(intake, "/sms", clock())
+    h20 = next(r for r in storage.reminders.open_for_user("test", "u1") if r.step == "h20")
+    capped = text_of(say(intake, f"/remind snooze {h20.id} 1d", clock()))
+    assert "最晚只能推迟到 2026年11月26日 09:45" in capped and "截止时间" in capped
+    # A day deadline (30 days after a change) keeps the reminder on that day's morning.
+    say(intake, "公司昨天改名了", clock())
+    d29 = next(r for r in storage.reminders.open_for_user("test", "u1") if r.step == "d29")
+    capped = text_of(say(intake, f"/remind snooze {d29.id} 3d", clock()))
+    assert "最晚只能推迟到 2026年12月24日 10:00" in capped
+    d7 = next(r for r in storage.reminders.open_for_user("test", "u1") if r.step == "d7")
+    plain = text_of(say(intake, f"/remind snooze {d7.id} 1d", clock()))
+    assert "最晚" not in plain and "推迟到" in plain
+
+
+@pytest.mark.parametrize(
+    ("report", "kind"),
+    [
+        ("我刚收到管局的短信", "sms_window"),
+        ("初审通过了", "bureau_wait"),
+        ("备案订单提交了", "first_review_wait"),
+    ],
+)
+def test_a_step_before_approval_reported_after_it_is_asked_about(
+    intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock, report: str, kind: str
+) -> None:
+    say(intake, "备案下来了，号是粤ICP备2026012345号-1", clock())
+    before = open_rows(storage)
+    replies = say(intake, report, clock())
+    assert "已经下来了（粤ICP备2026012345号-1）" in text_of(replies)
+    assert open_rows(storage) == before  # nothing stacked on the approved filing
+    assert replies is not None
+    new = replies[0].choices[0].value
+    say(intake, new, clock())  # "yes, a new filing or a change": the clock starts
+    assert kind in {k for k, _ in open_rows(storage)}
+
+
 def test_someone_else_cannot_touch_my_reminder_in_a_group(
     intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
