@@ -45,6 +45,8 @@ class PrecheckTexts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     findings: dict[str, Finding]
+    filing_types: dict[str, str]
+    filing_type_source: str
     checklist: dict[str, str]
     report: dict[str, str]
 
@@ -68,6 +70,7 @@ class Report(BaseModel):
     """Everything shown when a filing's data is confirmed."""
 
     findings: list[Finding]
+    filing_type: str = ""  # which order to open: 首次备案, 新增网站, 接入备案
     checklist: list[str]
     estimate: Estimate
 
@@ -306,8 +309,12 @@ def estimate(values: dict[str, Any], today: date) -> Estimate:
 
 def build_report(values: dict[str, Any], today: date) -> Report:
     """Findings, checklist and date estimate for one confirmed filing."""
+    prior = _v(values, "prior_filing")
     return Report(
-        findings=findings(values), checklist=checklist(values), estimate=estimate(values, today)
+        findings=findings(values),
+        filing_type=load_precheck_texts().filing_types.get(str(prior), ""),
+        checklist=checklist(values),
+        estimate=estimate(values, today),
     )
 
 
@@ -325,6 +332,14 @@ def render_report(report: Report) -> str:
     if warnings:
         lines.append(t["warnings"].format(count=len(warnings)))
         lines += [_finding_text(t, i, f) for i, f in enumerate(warnings, 1)]
+    if report.filing_type:
+        source = load_precheck_texts().filing_type_source
+        lines += [
+            "",
+            t["filing_type"],
+            report.filing_type,
+            t["finding_source"].format(text=source),
+        ]
     lines += ["", t["checklist"], *(t["checklist_item"].format(item=i) for i in report.checklist)]
     e = report.estimate
     lines += ["", t["estimate"]]

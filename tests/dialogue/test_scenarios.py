@@ -41,6 +41,7 @@ COMPANY = {
     "service_content": "企业官网或产品介绍",
     "special_industry": "都不涉及",
     "documents_ready": "都在",
+    "prior_filing": "从没备过案",
 }
 PERSON = {
     "subject_type": "个人",
@@ -60,6 +61,7 @@ PERSON = {
     "service_content": "个人博客或学习笔记",
     "special_industry": "都不涉及",
     "documents_ready": "都在",
+    "prior_filing": "从没备过案",
 }
 
 
@@ -280,3 +282,21 @@ def test_the_report_holds_exactly_what_the_answers_support(app: App, case: Case)
         assert name not in asked
     for reply in replies:
         assert not WORKSHOP.search(re.sub(r"https?://\S+", "", reply)), reply
+
+
+@pytest.mark.parametrize(
+    ("prior", "filing_type"),
+    [
+        ("从没备过案", "「首次备案」"),
+        ("主体有备案号，这次加一个新网站", "「新增网站」"),
+        ("网站已有备案号，这次换到这家服务器", "「接入备案」"),
+        ("不确定", "beian.miit.gov.cn/#/Integrated/recordQuery"),
+    ],
+)
+def test_the_report_names_the_filing_type_to_submit(
+    app: App, prior: str, filing_type: str
+) -> None:
+    answers = {**PERSON, "province": "北京", "owner_id": "/skip", "prior_filing": prior}
+    _, replies = _run(EngineChat(app.engine), answers)
+    section = replies[-1].split("【这次提交哪种备案】")[1].split("【材料清单】")[0]
+    assert filing_type in section and "来源：" in section

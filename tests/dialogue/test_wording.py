@@ -212,4 +212,4 @@ def test_status_after_cancel_says_what_was_kept(app: App) -> None:
     assert header.count("ICP备案资料预审") == 1
     chat.say("/cancel")
     kept = chat.say("/status")[0]
-    assert "已填 5/21" in kept and "/filing" in kept
+    assert "已填 5/22" in kept and "/filing" in kept

@@ -216,6 +216,14 @@ def test_sms_snooze_stops_before_the_window_closes(
     assert "不能再推迟" in text_of(say(intake, f"/remind snooze {h23.id} 1h", clock()))
 
 
+def test_an_approval_says_which_filing_comes_next(
+    intake: ReminderIntake, clock: FakeClock
+) -> None:
+    text = text_of(say(intake, "备案下来了，号是粤ICP备2026012345号-1", clock()))
+    for kind in ("「新增网站」", "「接入备案」", "「变更备案」", "「注销」"):
+        assert kind in text
+
+
 def test_a_capped_snooze_says_it_was_capped_and_why(
     intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
