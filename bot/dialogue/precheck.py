@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from bot.content import conversations_dir, load_yaml
+from bot.dialogue.pre_approval import hinted, load_pre_approval
 from bot.dialogue.rules import Province, Rule, load_province_rules
 from bot.workdays import APPROXIMATE_NOTE, add_workdays
 
@@ -216,8 +217,33 @@ def _content_findings(values: dict[str, Any], personal: bool) -> list[Finding]:
         out.append(_finding("personal_commercial"))
     if _v(values, "pre_approval") == "missing":
         out.append(_finding("pre_approval_missing"))
+    out += _pre_approval_hints(values)
     if personal:
         out.append(_finding("personal_interaction"))
+    return out
+
+
+def _pre_approval_hints(values: dict[str, Any]) -> list[Finding]:
+    """Words of the site name, description or business scope that point to a pre-approval
+    category the user said the site does not touch: a ⚠ with what to check."""
+    if _v(values, "special_industry") != "none":
+        return []
+    said = [
+        str(_v(values, name) or "") for name in ("site_name", "service_remark", "business_scope")
+    ]
+    table = load_pre_approval()
+    out = []
+    for key, word in hinted(said).items():
+        category = table.categories[key]
+        out.append(
+            _finding(
+                "pre_approval_hint",
+                Rule(source=table.source),
+                word=word,
+                label=category.label,
+                licence=category.licence,
+            )
+        )
     return out
 
 

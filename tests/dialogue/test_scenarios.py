@@ -39,6 +39,7 @@ COMPANY = {
     "domain_real_name": "超过3天",
     "site_name": "示例科技产品介绍",
     "service_content": "企业官网或产品介绍",
+    "business_scope": "软件开发；信息技术咨询服务",
     "special_industry": "都不涉及",
     "documents_ready": "都在",
     "prior_filing": "从没备过案",
@@ -300,3 +301,32 @@ def test_the_report_names_the_filing_type_to_submit(
     _, replies = _run(EngineChat(app.engine), answers)
     section = replies[-1].split("【这次提交哪种备案】")[1].split("【材料清单】")[0]
     assert filing_type in section and "来源：" in section
+
+
+PRE_APPROVAL_CASES = [
+    ({"business_scope": "软件开发；网络视频直播服务"}, "「视频」看起来涉及视频、广播、影视"),
+    ({"site_name": "示例科技新闻中心"}, "「新闻」看起来涉及新闻资讯"),
+    ({"business_scope": "药品零售；医疗器械销售"}, "「药品」看起来涉及药品和医疗器械"),
+    (
+        {"service_content": "其他", "service_remark": "发布手游攻略和测评"},
+        "「手游」看起来涉及网络游戏",
+    ),
+]
+
+
+@pytest.mark.parametrize(("differs", "hint"), PRE_APPROVAL_CASES)
+def test_what_the_site_does_raises_the_pre_approval_question(
+    app: App, differs: dict[str, str], hint: str
+) -> None:
+    answers = {**COMPANY, "province": "北京", "site_owner_is_legal_rep": "是，法人本人", **differs}
+    _, replies = _run(EngineChat(app.engine), answers)
+    body = replies[-1].split("【材料清单】")[0]
+    warnings = _items(body.split("⚠️")[1])
+    assert hint in " ".join(warnings)
+    assert "会被驳回的问题" not in body  # a hint is a question to check, not a rejection
+
+
+def test_a_plain_business_scope_raises_nothing(app: App) -> None:
+    answers = {**COMPANY, "province": "北京", "site_owner_is_legal_rep": "是，法人本人"}
+    _, replies = _run(EngineChat(app.engine), answers)
+    assert "看起来涉及" not in replies[-1]
