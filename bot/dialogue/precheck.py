@@ -117,15 +117,37 @@ def findings(values: dict[str, Any]) -> list[Finding]:
     return sorted(out, key=lambda f: f.level is not Level.BLOCKING)
 
 
+# Whose server rules are known (facts 26): Tencent 90 days bought and 30 left, Huawei 3
+# months bought. For any other provider these are another provider's rules: a ⚠, not a ❌.
+_MIN_BOUGHT = {"tencent": ("腾讯云", 90), "huawei": ("华为云", 90)}
+_MIN_LEFT = {"tencent": ("腾讯云", 30)}
+_PROVIDER_NAMES = {
+    "aliyun": "阿里云",
+    "tencent": "腾讯云",
+    "huawei": "华为云",
+    "baidu": "百度智能云",
+}
+
+
 def _server_findings(values: dict[str, Any]) -> list[Finding]:
     out = []
     if _v(values, "server_location") == "overseas":
         out.append(_finding("overseas_server"))
+    provider = str(_v(values, "provider") or "")
+    mine = _PROVIDER_NAMES.get(provider, "你的接入商")
     bought, left = _v(values, "server_bought"), _v(values, "server_days_left")
-    if isinstance(bought, int) and bought < 90:  # facts 26: Tencent wants >= 90 days bought
-        out.append(_finding("server_too_short", days=bought))
-    if isinstance(left, int) and left < 30:  # ... and >= 30 days left
-        out.append(_finding("server_expiring", days=left))
+    if isinstance(bought, int) and bought < 90:
+        if provider in _MIN_BOUGHT:
+            name, days = _MIN_BOUGHT[provider]
+            out.append(_finding("server_too_short", days=bought, provider=name, minimum=days))
+        else:
+            out.append(_finding("server_too_short_elsewhere", days=bought, provider=mine))
+    if isinstance(left, int) and left < 30:
+        if provider in _MIN_LEFT:
+            name, days = _MIN_LEFT[provider]
+            out.append(_finding("server_expiring", days=left, provider=name, minimum=days))
+        else:
+            out.append(_finding("server_expiring_elsewhere", days=left, provider=mine))
     elif isinstance(left, int) and left < 60:  # reviews take 10-20 working days
         out.append(_finding("server_expiring_soon", days=left))
     return out

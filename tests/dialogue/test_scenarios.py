@@ -198,10 +198,22 @@ CASES = [
         warnings=["个人网站的评论、注册登录功能", "手机号最好是本省号码"],
     ),
     Case(
-        "四川 person whose server was bought for a month",
-        {**PERSON, "province": "四川", "owner_id": "/skip", "server_bought": "1个月"},
+        "四川 person on 腾讯云 whose server was bought for a month",
+        {
+            **PERSON,
+            "province": "四川",
+            "owner_id": "/skip",
+            "server_bought": "1个月",
+            "provider": "腾讯云",
+        },
         blocking=["服务器只买了 30 天"],
         warnings=["个人网站的评论、注册登录功能", "手机号最好是本省号码"],
+    ),
+    Case(
+        "四川 person on 阿里云: 腾讯云's 90 days is a warning, not a rejection",
+        {**PERSON, "province": "四川", "owner_id": "/skip", "server_bought": "1个月"},
+        blocking=[],
+        warnings=["服务器只买了 30 天", "个人网站的评论、注册登录功能", "手机号最好是本省号码"],
     ),
     Case(
         "北京 person with a 北京 ID",
@@ -218,16 +230,29 @@ CASES = [
         warnings=["个人网站的评论、注册登录功能", "手机号最好是本省号码"],
     ),
     Case(
-        "浙江 person running a forum on a server about to expire",
+        "浙江 person on 腾讯云 running a forum on a server about to expire",
         {
             **PERSON,
             "province": "浙江",
             "owner_id": "/skip",
             "server_days_left": "20天",
             "service_content": "论坛或社区",
+            "provider": "腾讯云",
         },
         blocking=["服务器还剩 20 天到期", "个人备案不能做论坛或社区"],
         warnings=["个人网站的评论、注册登录功能", "手机号最好是本省号码"],
+    ),
+    Case(
+        "浙江 person on 华为云 with 20 days left: 腾讯云's 30 days is only a warning",
+        {
+            **PERSON,
+            "province": "浙江",
+            "owner_id": "/skip",
+            "server_days_left": "20天",
+            "provider": "华为云",
+        },
+        blocking=[],
+        warnings=["服务器还剩 20 天到期", "个人网站的评论、注册登录功能", "手机号最好是本省号码"],
     ),
 ]
 
