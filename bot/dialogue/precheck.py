@@ -134,23 +134,25 @@ def _server_findings(values: dict[str, Any]) -> list[Finding]:
     if _v(values, "server_location") == "overseas":
         out.append(_finding("overseas_server"))
     provider = str(_v(values, "provider") or "")
-    mine = _PROVIDER_NAMES.get(provider, "你的接入商")
     bought, left = _v(values, "server_bought"), _v(values, "server_days_left")
     if isinstance(bought, int) and bought < 90:
-        if provider in _MIN_BOUGHT:
-            name, days = _MIN_BOUGHT[provider]
-            out.append(_finding("server_too_short", days=bought, provider=name, minimum=days))
-        else:
-            out.append(_finding("server_too_short_elsewhere", days=bought, provider=mine))
+        out.append(_term_finding("server_too_short", bought, provider, _MIN_BOUGHT))
     if isinstance(left, int) and left < 30:
-        if provider in _MIN_LEFT:
-            name, days = _MIN_LEFT[provider]
-            out.append(_finding("server_expiring", days=left, provider=name, minimum=days))
-        else:
-            out.append(_finding("server_expiring_elsewhere", days=left, provider=mine))
+        out.append(_term_finding("server_expiring", left, provider, _MIN_LEFT))
     elif isinstance(left, int) and left < 60:  # reviews take 10-20 working days
         out.append(_finding("server_expiring_soon", days=left))
     return out
+
+
+def _term_finding(
+    key: str, days: int, provider: str, minimums: dict[str, tuple[str, int]]
+) -> Finding:
+    """A ❌ on the provider whose rule it is; elsewhere the `_elsewhere` ⚠ naming that rule."""
+    if provider in minimums:
+        name, minimum = minimums[provider]
+        return _finding(key, days=days, provider=name, minimum=minimum)
+    mine = _PROVIDER_NAMES.get(provider, "你的接入商")
+    return _finding(f"{key}_elsewhere", days=days, provider=mine)
 
 
 def _subject_findings(values: dict[str, Any], personal: bool) -> list[Finding]:
