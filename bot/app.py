@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from bot.dialogue.forms import Forms, load_forms
 from bot.dialogue.texts import load_dialogue_texts
 from bot.engine.core import Engine
 from bot.engine.texts import load_replies
+from bot.errors import ConfigError
 from bot.faq.retriever import Retriever, load_retriever
 from bot.messages import ChatRef
 from bot.reminders import ReminderIntake, ReminderSender
@@ -20,6 +22,7 @@ from bot.storage.base import Storage, open_storage
 
 if TYPE_CHECKING:
     from bot.channels.telegram.channel import TelegramChannel
+    from bot.channels.wecom.channel import WecomChannel
 
 
 @dataclass
@@ -92,6 +95,55 @@ def run_telegram(
     heartbeat = settings.db_path.parent / "telegram.heartbeat"
     try:
         asyncio.run(serve(channel, [sender], heartbeat))
+    finally:
+        sender_storage.close()
+        app.storage.close()
+    return 0
+
+
+def build_wecom_channel(app: App, **options: Any) -> WecomChannel:
+    """The WeCom AI-bot channel on the app (BEIAN_WECOM__BOT_ID / SECRET / WS_URL)."""
+    from bot.channels.wecom.channel import WecomChannel
+
+    wecom = app.settings.wecom
+    if not wecom.bot_id or wecom.secret is None:
+        raise ConfigError(
+            "缺少企业微信机器人的凭据：请设置 BEIAN_WECOM__BOT_ID 和 BEIAN_WECOM__SECRET"
+            "（管理后台 → 智能机器人 → API 模式 → 长连接）。"
+        )
+    replies = app.engine.replies
+    return WecomChannel(
+        engine=app.engine,
+        seen=app.storage.seen_updates,
+        url=wecom.ws_url,
+        bot_id=wecom.bot_id,
+        secret=wecom.secret.get_secret_value(),
+        bot_name=app.settings.bot_name,
+        welcome=replies.start.format(bot_name=app.settings.bot_name).strip(),
+        error_text=replies.error,
+        unreadable_text=replies.media_unreadable,
+        **options,
+    )
+
+
+def run_wecom(settings: Settings) -> int:
+    """Run the WeCom channel until SIGINT/SIGTERM, reminders beside it.
+
+    Refused credentials and a kick (another process took the bot) end it with a message."""
+    app = build_app(settings)
+    channel = build_wecom_channel(app)
+    sender_storage = open_storage(settings)
+    sender = ReminderSender(sender_storage.reminders, {channel.name: channel.outbox})
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await channel.run(stop, settings.db_path.parent / "wecom.heartbeat", [sender])
+
+    try:
+        asyncio.run(main())
     finally:
         sender_storage.close()
         app.storage.close()

@@ -47,6 +47,7 @@ _HELP = {
         "host": "webhook listen address",
         "port": "webhook listen port",
         "version": "print versions",
+        "wecom": "run the WeCom (企业微信) AI bot over its long connection",
     },
     "zh": {
         "description": "beian-bot：ICP 备案聊天助手。",
@@ -70,9 +71,10 @@ _HELP = {
         "host": "webhook 监听地址",
         "port": "webhook 监听端口",
         "version": "显示版本",
+        "wecom": "运行企业微信智能机器人（长连接）",
     },
 }
-COMMANDS = frozenset({"chat", "ask", "eval", "kb", "telegram", "version"})
+COMMANDS = frozenset({"chat", "ask", "eval", "kb", "telegram", "wecom", "version"})
 
 
 def _locale_language() -> str:
@@ -114,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     telegram.add_argument("--host", default="0.0.0.0", help=h["host"])
     telegram.add_argument("--port", type=int, default=8080, help=h["port"])
 
+    sub.add_parser("wecom", help=h["wecom"])
     sub.add_parser("version", help=h["version"])
     return parser
 
@@ -151,6 +154,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.app import run_telegram
 
         return run_telegram(settings, args.stack, args.webhook, args.host, args.port)
+    if command == "wecom":
+        from bot.app import run_wecom
+
+        return run_wecom(settings)
     if command == "kb":
         return _kb_check(settings)
     return _chat(args, settings)

@@ -28,8 +28,12 @@ class TelegramSettings(BaseModel):
 
 
 class WecomSettings(BaseModel):
-    """WeCom group-robot settings (BEIAN_WECOM__*)."""
+    """WeCom settings (BEIAN_WECOM__*): the AI bot's long connection, the group robot."""
 
+    bot_id: str | None = None
+    secret: SecretStr | None = None
+    # The long-connection endpoint; tests point it at a local ws:// fake on 127.0.0.1.
+    ws_url: str = "wss://openws.work.weixin.qq.com"
     token: SecretStr | None = None
     aes_key: SecretStr | None = None
     webhook_url: str | None = None

@@ -41,6 +41,7 @@ class Replies(BaseModel):
     input_empty: str
     input_too_long: str
     input_unreadable: str
+    media_unreadable: str
     unknown_command: str
     choice_out_of_range: str
     unknown_entry: str

@@ -7,7 +7,9 @@ A new channel adds one driver here and one parameter in `tests/channels/test_con
 
 from __future__ import annotations
 
+import asyncio
 import io
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,9 +20,13 @@ from bot.app import App
 from bot.channels import terminal
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.codec import CHANNEL as TELEGRAM
+from bot.channels.wecom.channel import WecomChannel
+from bot.channels.wecom.frames import CHANNEL as WECOM
+from bot.messages import Outbox
 from bot.reminders import QuietHours, ReminderSender
 from bot.storage.base import open_storage
 from tests.channels.conftest import Talk
+from tests.channels.wecom_fake import FakeWecom, text_frame
 from tests.emulator import BotApiEmulator, EmuChat, SentMessage
 
 NEVER_QUIET = QuietHours(start=0, end=0)
@@ -35,6 +41,16 @@ class Reply:
     raw: Any = None
 
 
+async def run_sender(app: App, outboxes: dict[str, Outbox], at: datetime) -> None:
+    """Send what is due at `at`; the sender has its own connection, as the commands wire it."""
+    storage = open_storage(app.settings)
+    sender = ReminderSender(storage.reminders, outboxes, clock=lambda: at, quiet=NEVER_QUIET)
+    try:
+        await sender.run_until_idle()
+    finally:
+        storage.close()
+
+
 class ChatDriver(ABC):
     """A user of the bot on one platform, in a private chat (and a group where there are any)."""
 
@@ -43,6 +59,8 @@ class ChatDriver(ABC):
     has_groups: bool = False
     #: The platform may deliver one update twice.
     redelivers: bool = False
+    #: In a group the bot receives messages not addressed to it (WeCom delivers @mentions only).
+    sees_unaddressed: bool = True
     #: The longest text one message may carry (None: no limit).
     max_length: int | None = None
 
@@ -156,13 +174,89 @@ class TelegramDriver(ChatDriver):
     async def reminders_due(self, at: datetime, in_group: bool = False) -> list[Reply]:
         chat = (self.group if in_group else self.private.chat).id
         before = len(self.emu.sent_messages(chat))
-        # The sender has its own connection, as `beian-bot telegram` wires it.
-        storage = open_storage(self.app.settings)
-        sender = ReminderSender(
-            storage.reminders, {TELEGRAM: self.bot.outbox}, clock=lambda: at, quiet=NEVER_QUIET
-        )
-        try:
-            await sender.run_until_idle()
-        finally:
-            storage.close()
+        await run_sender(self.app, {TELEGRAM: self.bot.outbox}, at)
         return self._replies(self.emu.sent_messages(chat)[before:])
+
+
+class WecomDriver(ChatDriver):
+    """A WeCom user talking to the AI bot through the local fake of the long connection."""
+
+    name = "wecom"
+    has_groups = True
+    redelivers = True
+    sees_unaddressed = False
+    max_length = 20_480  # bytes per markdown message, so at most as many characters
+    group_id = "wrkgrp-test"
+
+    def __init__(self, app: App, fake: FakeWecom, bot: WecomChannel) -> None:
+        super().__init__(app)
+        self.fake, self.bot = fake, bot
+
+    @staticmethod
+    def _reply(content: str) -> Reply:
+        """The stream text, its trailing `1. label` lines read back as the choices."""
+        lines = content.split("\n")
+        numbered = [re.match(r"^(\d+)\. (.+)$", line) for line in lines]
+        tail = len(lines)
+        while tail > 0 and numbered[tail - 1] is not None:
+            tail -= 1
+        labels = [m.group(2) for m in numbered[tail:] if m is not None]
+        if labels and [int(m.group(1)) for m in numbered[tail:] if m] == list(
+            range(1, len(labels) + 1)
+        ):
+            return Reply("\n".join(lines[:tail]), labels, content)
+        return Reply(content, [], content)
+
+    async def _exchange(self, frame: dict[str, Any]) -> list[Reply]:
+        req_id = frame["headers"]["req_id"]
+        await self.fake.push(frame)
+        for _ in range(400):  # the channel has taken it and nothing is left in hand
+            if self._answered(req_id) and self.bot.queues.pending == 0:
+                break
+            await asyncio.sleep(0.025)
+        await asyncio.sleep(0.05)
+        return [self._reply(s["stream"]["content"]) for s in self._streams(req_id)]
+
+    def _streams(self, req_id: str) -> list[dict[str, Any]]:
+        return [
+            f["body"]
+            for f in self.fake.received
+            if f.get("cmd") == "aibot_respond_msg" and f["headers"]["req_id"] == req_id
+        ]
+
+    def _answered(self, req_id: str) -> bool:
+        return bool(self._streams(req_id))
+
+    async def say(self, text: str) -> list[Reply]:
+        return await self._exchange(text_frame(text, user="alice"))
+
+    async def pick(self, reply: Reply, label: str) -> list[Reply]:
+        return await self.say(str(reply.choices.index(label) + 1))
+
+    async def say_in_group(self, text: str, *, addressed: bool) -> list[Reply]:
+        if not addressed:
+            return []  # WeCom delivers a group message to the bot only when it is @mentioned
+        return await self._exchange(
+            text_frame(f"@备案助手 {text}", user="alice", group=self.group_id)
+        )
+
+    async def say_twice(self, text: str) -> list[Reply]:
+        first = text_frame(text, user="alice")
+        replies = await self._exchange(first)
+        again = text_frame(text, user="alice", msgid=first["body"]["msgid"])
+        await self.fake.push(again)
+        await self.say("/help")  # once this is answered, the duplicate was handled
+        return replies + [
+            self._reply(s["stream"]["content"]) for s in self._streams(again["headers"]["req_id"])
+        ]
+
+    async def reminders_due(self, at: datetime, in_group: bool = False) -> list[Reply]:
+        chat = self.group_id if in_group else "alice"
+        before = len(self.fake.received)
+        await run_sender(self.app, {WECOM: self.bot.outbox}, at)
+        sent = [
+            f["body"]
+            for f in self.fake.received[before:]
+            if f.get("cmd") == "aibot_send_msg" and f["body"]["chatid"] == chat
+        ]
+        return [self._reply(re.sub(r"^<@[^>]+> ", "", b["markdown"]["content"])) for b in sent]

@@ -6,19 +6,23 @@ aiogram); a behaviour a platform cannot have (groups on the terminal) is skipped
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.app import App, build_telegram_channel
+from bot.app import App, build_telegram_channel, build_wecom_channel
+from bot.config import WecomSettings
 from bot.faq.retriever import Retriever
 from tests.channels.conftest import fast_limits
-from tests.channels.drivers import ChatDriver, TelegramDriver, TerminalDriver
+from tests.channels.drivers import ChatDriver, TelegramDriver, TerminalDriver, WecomDriver
+from tests.channels.wecom_fake import BOT_ID, SECRET, FakeWecom
 from tests.emulator import BotApiEmulator
 
-DRIVERS = ["terminal", "telegram-ptb", "telegram-aiogram"]
+DRIVERS = ["terminal", "telegram-ptb", "telegram-aiogram", "wecom"]
 LONG_HELP = "\n\n".join(
     f"第{i}段：备案期间网站要关闭，域名不要解析到未备案的服务器。" * 6 for i in range(40)
 )
@@ -27,7 +31,7 @@ LONG_HELP = "\n\n".join(
 @pytest.fixture(params=DRIVERS)
 def platform(request: pytest.FixtureRequest) -> tuple[str, App, BotApiEmulator | None]:
     """The channel's name, the app it runs on and, for Telegram, the Bot API emulator."""
-    if request.param == "terminal":
+    if request.param in {"terminal", "wecom"}:
         return request.param, request.getfixturevalue("app"), None
     return request.param, request.getfixturevalue("tg_app"), request.getfixturevalue("emu")
 
@@ -38,6 +42,10 @@ async def driver(
 ) -> AsyncIterator[ChatDriver]:
     """A user of the real composition on one platform."""
     name, app, emu = platform
+    if name == "wecom":
+        async with wecom_driver(app) as wecom:
+            yield wecom
+        return
     if emu is None:
         yield TerminalDriver(app, tmp_path / "exports")
         return
@@ -48,6 +56,25 @@ async def driver(
         yield TelegramDriver(app, stack, emu, bot)
     finally:
         await bot.stop()
+
+
+@contextlib.asynccontextmanager
+async def wecom_driver(app: App) -> AsyncIterator[WecomDriver]:
+    """The real WeCom channel, subscribed to a local fake of the long connection."""
+    fake = FakeWecom()
+    await fake.start()
+    wecom = WecomSettings(bot_id=BOT_ID, secret=SECRET, ws_url=fake.url)  # type: ignore[arg-type]
+    settings = app.settings.model_copy(update={"wecom": wecom})
+    bot = build_wecom_channel(App(settings=settings, storage=app.storage, engine=app.engine))
+    stop = asyncio.Event()
+    task = asyncio.create_task(bot.run(stop))
+    await asyncio.wait_for(bot.connection.subscribed.wait(), 5)
+    try:
+        yield WecomDriver(app, fake, bot)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await fake.close()
 
 
 def _needs(driver: ChatDriver, capability: str) -> None:
@@ -91,7 +118,8 @@ async def test_a_group_hears_only_what_is_addressed_to_the_bot(driver: ChatDrive
 async def test_personal_data_in_a_group_gets_a_warning_not_an_answer(driver: ChatDriver) -> None:
     _needs(driver, "has_groups")
     for text in ("我的身份证 440305199001010018 能备案吗", "手机 13800138000 收不到验证码"):
-        [warning] = await driver.say_in_group(text, addressed=False)
+        # Where the bot hears only @mentions, the @mention is what brings the number to it.
+        [warning] = await driver.say_in_group(text, addressed=not driver.sees_unaddressed)
         assert "身份证号或手机号" in warning.text and "私聊" in warning.text
         assert "440305199001010018" not in warning.text and "13800138000" not in warning.text
 

@@ -1,0 +1,182 @@
+"""The long connection's frames: reading callbacks into `Incoming`, building what we send.
+
+Frames are JSON `{cmd, headers: {req_id}, body}`; acknowledgements carry no `cmd`, only
+`{headers: {req_id}, errcode, errmsg}` (wecom-aibot-python-sdk 1.0.2, aibot/types.py WsCmd).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.messages import ChatKind, ChatRef, Incoming
+
+CHANNEL = "wecom"
+SUBSCRIBE = "aibot_subscribe"
+PING = "ping"
+MSG_CALLBACK = "aibot_msg_callback"
+EVENT_CALLBACK = "aibot_event_callback"
+RESPOND = "aibot_respond_msg"
+RESPOND_WELCOME = "aibot_respond_welcome_msg"
+SEND = "aibot_send_msg"
+ENTER_CHAT = "enter_chat"
+KICKED = "disconnected_event"
+MAX_FRAME_BYTES = 1_000_000  # a callback is a few KB; anything this big is not one
+MAX_MARKDOWN_BYTES = 20_480  # per message; longer texts are split
+
+
+class Frame(BaseModel):
+    """One frame as received; `cmd` is None for an acknowledgement."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    cmd: str | None = None
+    headers: dict[str, Any] = Field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    errcode: int | None = None
+    errmsg: str | None = None
+
+    @property
+    def req_id(self) -> str:
+        """The request id this frame belongs to ("" when missing)."""
+        return str(self.headers.get("req_id", ""))
+
+
+class BadFrame(ValueError):
+    """Not a frame: binary, not JSON, not an object, too big. Logged without content."""
+
+
+def parse(raw: str | bytes) -> Frame:
+    """A received WebSocket message as a Frame, or BadFrame saying what kind of bad."""
+    if isinstance(raw, bytes):
+        raise BadFrame("binary message")
+    if len(raw.encode("utf-8", "replace")) > MAX_FRAME_BYTES:
+        raise BadFrame("oversized message")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise BadFrame("not JSON") from None
+    if not isinstance(data, dict):
+        raise BadFrame(f"JSON {type(data).__name__}, not an object")
+    try:
+        return Frame.model_validate(data)
+    except ValidationError:
+        raise BadFrame("malformed frame") from None
+
+
+def new_req_id(prefix: str) -> str:
+    """A fresh request id, prefixed like the SDK's (`ping_…`, `aibot_subscribe_…`)."""
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def request(
+    cmd: str, body: dict[str, Any] | None = None, req_id: str | None = None
+) -> dict[str, Any]:
+    """A frame to send."""
+    frame: dict[str, Any] = {"cmd": cmd, "headers": {"req_id": req_id or new_req_id(cmd)}}
+    if body is not None:
+        frame["body"] = body
+    return frame
+
+
+def stream(req_id: str, stream_id: str, content: str, *, finish: bool) -> dict[str, Any]:
+    """A reply on a callback's req_id: the whole text so far (WeCom replaces the bubble)."""
+    body = {"msgtype": "stream", "stream": {"id": stream_id, "finish": finish, "content": content}}
+    return request(RESPOND, body, req_id)
+
+
+def welcome(req_id: str, content: str) -> dict[str, Any]:
+    """The one reply allowed to enter_chat, within 5 s of it."""
+    return request(RESPOND_WELCOME, {"msgtype": "text", "text": {"content": content}}, req_id)
+
+
+def send_markdown(chat_id: str, content: str) -> dict[str, Any]:
+    """A message the bot sends on its own (a reminder) to a user or a group chat."""
+    return request(
+        SEND, {"chatid": chat_id, "msgtype": "markdown", "markdown": {"content": content}}
+    )
+
+
+def split_markdown(text: str, limit: int = MAX_MARKDOWN_BYTES) -> list[str]:
+    """Pieces of at most `limit` UTF-8 bytes, cut at line ends where possible."""
+    pieces, current = [], ""
+    for line in text.splitlines(keepends=True):
+        while len(line.encode()) > limit:  # one line longer than a message: cut by characters
+            cut = len(line.encode()[:limit].decode("utf-8", "ignore"))
+            pieces += [current, line[:cut]] if current else [line[:cut]]
+            current, line = "", line[cut:]
+        if len((current + line).encode()) > limit:
+            pieces.append(current)
+            current = ""
+        current += line
+    return [p for p in [*pieces, current] if p.strip()] or [""]
+
+
+def incoming(frame: Frame, bot_name: str) -> Incoming | None:
+    """A message callback as the engine's Incoming; None for what carries no text."""
+    body = frame.body or {}
+    sender = str((body.get("from") or {}).get("userid", ""))
+    group = body.get("chattype") == "group"
+    chat_id = str(body.get("chatid") or sender) if group else sender
+    if not sender or not chat_id:
+        return None
+    text = _text_of(body)
+    if text is None:
+        return None
+    if group:
+        text = _strip_mention(text, bot_name)
+    kind = ChatKind.GROUP if group else ChatKind.PRIVATE
+    return Incoming(
+        chat=ChatRef(channel=CHANNEL, chat_id=chat_id, kind=kind),
+        user_id=sender,
+        user_name=sender,
+        text=text,
+        # WeCom delivers group messages only when the bot is @mentioned.
+        mentioned=group,
+        message_id=str(body.get("msgid", "")) or None,
+    )
+
+
+def _text_of(body: dict[str, Any]) -> str | None:
+    msgtype = body.get("msgtype")
+    if msgtype == "text":
+        return str((body.get("text") or {}).get("content", ""))
+    if msgtype == "voice":  # WeCom sends the transcript
+        return str((body.get("voice") or {}).get("content", ""))
+    if msgtype == "mixed":
+        items = (body.get("mixed") or {}).get("msg_item") or []
+        texts = [
+            str((item.get("text") or {}).get("content", ""))
+            for item in items
+            if isinstance(item, dict) and item.get("msgtype") == "text"
+        ]
+        return "\n".join(t for t in texts if t)
+    return None
+
+
+def _strip_mention(text: str, bot_name: str) -> str:
+    """「@备案助手 备案要多久」 -> 「备案要多久」: WeCom puts the bot's @name in front."""
+    stripped = text.lstrip()
+    named = f"@{bot_name}"
+    if bot_name and stripped.startswith(named):
+        return stripped[len(named) :].strip()
+    if stripped.startswith("@"):  # the bot's name as the admin console spells it
+        return stripped.partition(" ")[2].strip()
+    return stripped.strip()
+
+
+def media_kind(frame: Frame) -> str | None:
+    """image / file for a message the bot cannot read as text."""
+    msgtype = (frame.body or {}).get("msgtype")
+    return str(msgtype) if msgtype in {"image", "file", "video"} else None
+
+
+def event_type(frame: Frame) -> str | None:
+    """The event of an event callback (enter_chat, template_card_event, disconnected_event)."""
+    event = (frame.body or {}).get("event")
+    return (
+        str(event.get("eventtype")) if isinstance(event, dict) and event.get("eventtype") else None
+    )

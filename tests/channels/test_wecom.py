@@ -1,0 +1,322 @@
+"""The WeCom channel over a real WebSocket to a local fake of the long-connection service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import App, build_app
+from bot.channels.wecom.channel import WecomChannel
+from bot.channels.wecom.connection import WecomAuthError, WecomKicked
+from bot.config import Settings
+from bot.messages import ChatKind, ChatRef, Outgoing
+from tests.channels.wecom_fake import BOT_ID, SECRET, FakeWecom, event_frame, text_frame
+from tests.conftest import CACHE_DIR
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeWecom]:
+    service = FakeWecom()
+    await service.start()
+    yield service
+    await service.close()
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> App:
+    settings = Settings(_env_file=None, db_path=tmp_path / "w.db", cache_dir=CACHE_DIR)  # type: ignore[call-arg]
+    return build_app(settings)
+
+
+def _channel(app: App, fake: FakeWecom, secret: str = SECRET, **options: Any) -> WecomChannel:
+    return WecomChannel(
+        engine=app.engine,
+        seen=app.storage.seen_updates,
+        url=fake.url,
+        bot_id=BOT_ID,
+        secret=secret,
+        bot_name="备案助手",
+        welcome="你好，我是备案助手。",
+        error_text="出错了",
+        unreadable_text=app.engine.replies.media_unreadable,
+        **options,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(channel: WecomChannel) -> AsyncIterator[asyncio.Task[None]]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(channel.run(stop))
+    await asyncio.wait_for(channel.connection.subscribed.wait(), 5)
+    try:
+        yield task
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
+
+
+def _streams(fake: FakeWecom, req_id: str) -> list[dict[str, Any]]:
+    return [
+        f["body"]["stream"]
+        for f in fake.received
+        if f.get("cmd") == "aibot_respond_msg" and f["headers"]["req_id"] == req_id
+    ]
+
+
+async def _reply_to(fake: FakeWecom, frame: dict[str, Any], count: int = 1) -> list[str]:
+    before = len([f for f in fake.received if f.get("cmd") == "aibot_respond_msg"])
+    await fake.push(frame)
+    await fake.wait_for(before + count, "aibot_respond_msg", timeout=15)
+    streams = _streams(fake, frame["headers"]["req_id"])
+    assert all(s["finish"] is True for s in streams)
+    return [s["content"] for s in streams]
+
+
+async def test_a_question_is_answered_as_a_finished_stream_on_its_req_id(
+    app: App, fake: FakeWecom
+) -> None:
+    async with running(_channel(app, fake)):
+        [answer] = await _reply_to(fake, text_frame("备案要多久"))
+    assert "工作日" in answer and "来源：" in answer
+    [subscribe] = [f for f in fake.received if f.get("cmd") == "aibot_subscribe"]
+    assert subscribe["body"] == {"bot_id": BOT_ID, "secret": SECRET}
+
+
+async def test_wrong_credentials_stop_with_a_message_instead_of_retrying(
+    app: App, fake: FakeWecom
+) -> None:
+    channel = _channel(app, fake, secret="wrong")
+    with pytest.raises(WecomAuthError, match="BEIAN_WECOM__SECRET"):
+        await asyncio.wait_for(channel.start(), 5)
+    await asyncio.sleep(1.5)  # longer than the first backoff: no second attempt
+    assert len([f for f in fake.received if f.get("cmd") == "aibot_subscribe"]) == 1
+
+
+@pytest.mark.parametrize(
+    "text", ["@备案助手 备案要多久", "@备案助手备案要多久", "@Beian 备案要多久"]
+)
+async def test_in_a_group_the_mention_is_stripped(app: App, fake: FakeWecom, text: str) -> None:
+    async with running(_channel(app, fake)):
+        [answer] = await _reply_to(fake, text_frame(text, group="wrkgrp1"))
+    assert "工作日" in answer
+
+
+async def test_a_message_delivered_twice_is_answered_once(app: App, fake: FakeWecom) -> None:
+    async with running(_channel(app, fake)):
+        frame = text_frame("备案要多久", msgid="same-msgid")
+        await _reply_to(fake, frame)
+        again = text_frame("备案要多久", msgid="same-msgid")
+        await fake.push(again)
+        await asyncio.sleep(1.0)
+        assert _streams(fake, again["headers"]["req_id"]) == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "not json at all",
+        "[1, 2, 3]",
+        "42",
+        b"\x00\xff binary",
+        '{"cmd": "what_is_this", "headers": {}}',
+        "x" * 1_100_000,
+    ],
+)
+async def test_bad_frames_are_skipped_and_the_connection_stays_up(
+    app: App, fake: FakeWecom, bad: str | bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = _channel(app, fake)
+    async with running(channel):
+        await fake.push(bad)
+        [answer] = await _reply_to(fake, text_frame("备案要多久"))
+        assert "工作日" in answer
+        assert channel.connection.connects == 1
+    if isinstance(bad, str) and bad.startswith("not json"):
+        assert "not json at all" not in caplog.text  # logged without its content
+
+
+async def test_a_drop_is_followed_by_a_reconnect_and_answers_go_on(
+    app: App, fake: FakeWecom
+) -> None:
+    channel = _channel(app, fake)
+    async with running(channel):
+        await fake.drop()
+        for _ in range(100):
+            if channel.connection.connects == 2 and channel.is_alive():
+                break
+            await asyncio.sleep(0.05)
+        assert channel.connection.connects == 2
+        [answer] = await _reply_to(fake, text_frame("备案要多久"))
+        assert "工作日" in answer
+
+
+async def test_pings_go_out_and_two_unanswered_ones_mean_a_new_connection(
+    app: App, fake: FakeWecom
+) -> None:
+    channel = _channel(app, fake, heartbeat=0.2, ack_timeout=0.2)
+    async with running(channel):
+        await fake.wait_for(2, "ping")
+        assert channel.connection.connects == 1
+        fake.answer_pings = False
+        for _ in range(100):
+            if channel.connection.connects >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert channel.connection.connects >= 2
+
+
+async def test_a_second_process_with_the_same_bot_kicks_the_first(
+    app: App, fake: FakeWecom, tmp_path: Path
+) -> None:
+    first = _channel(app, fake)
+    second_app = build_app(
+        Settings(_env_file=None, db_path=tmp_path / "second.db", cache_dir=CACHE_DIR)  # type: ignore[call-arg]
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(first.run(stop))
+    await asyncio.wait_for(first.connection.subscribed.wait(), 5)
+    async with running(_channel(second_app, fake)):
+        with pytest.raises(WecomKicked):
+            await asyncio.wait_for(task, 5)
+        await asyncio.sleep(1.5)
+        assert fake.subscriptions == 2  # the kicked one did not come back
+
+
+async def test_enter_chat_gets_the_welcome_on_its_req_id(app: App, fake: FakeWecom) -> None:
+    async with running(_channel(app, fake)):
+        frame = event_frame("enter_chat")
+        await fake.push(frame)
+        [welcome] = await fake.wait_for(1, "aibot_respond_welcome_msg")
+    assert welcome["headers"]["req_id"] == frame["headers"]["req_id"]
+    assert "备案助手" in welcome["body"]["text"]["content"]
+
+
+async def test_an_image_gets_a_reply_that_the_bot_reads_text(app: App, fake: FakeWecom) -> None:
+    frame = text_frame("ignored")
+    frame["body"]["msgtype"] = "image"
+    frame["body"]["image"] = {"url": "https://example.com/a.png"}
+    del frame["body"]["text"]
+    async with running(_channel(app, fake)):
+        [reply] = await _reply_to(fake, frame)
+    assert "文字" in reply
+
+
+async def test_choices_are_numbered_and_a_number_picks_one(app: App, fake: FakeWecom) -> None:
+    async with running(_channel(app, fake)):
+        await _reply_to(fake, text_frame("我要备案"), count=2)
+        [question] = await _reply_to(fake, text_frame("/forget"))
+        assert "1. 确认删除" in question
+        [done] = await _reply_to(fake, text_frame("1"))
+    assert "已删除" in done
+
+
+async def test_a_reminder_goes_out_with_send_msg_to_its_chat_naming_the_user(
+    app: App, fake: FakeWecom
+) -> None:
+    channel = _channel(app, fake)
+    async with running(channel):
+        chat = ChatRef(channel="wecom", chat_id="wrkgrp1", kind=ChatKind.GROUP)
+        await channel.outbox.send(
+            Outgoing(chat=chat, text="⏰ 提醒：做人脸核验", mention_user_id="zhangsan")
+        )
+        [sent] = await fake.wait_for(1, "aibot_send_msg")
+    assert sent["body"]["chatid"] == "wrkgrp1" and sent["body"]["msgtype"] == "markdown"
+    assert sent["body"]["markdown"]["content"].startswith("<@zhangsan> ⏰ 提醒")
+
+
+async def test_a_long_answer_is_split_under_the_markdown_limit(app: App, fake: FakeWecom) -> None:
+    from bot.channels.wecom import frames
+
+    pieces = frames.split_markdown(("长句子" * 50 + "\n") * 200)
+    assert len(pieces) > 1
+    assert all(len(p.encode()) <= frames.MAX_MARKDOWN_BYTES for p in pieces)
+    assert "".join(pieces) == ("长句子" * 50 + "\n") * 200
+
+
+def test_the_command_without_credentials_exits_2_saying_what_to_set(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BEIAN_WECOM")}
+    env |= {"BEIAN_DB_PATH": str(tmp_path / "c.db"), "BEIAN_CACHE_DIR": str(CACHE_DIR)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "wecom"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "BEIAN_WECOM__BOT_ID" in result.stderr and "BEIAN_WECOM__SECRET" in result.stderr
+
+
+# The SDK imports websockets' legacy client, which warns on import.
+SDK_WARNINGS = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@SDK_WARNINGS
+def test_our_commands_are_the_official_sdks() -> None:
+    """The frame names come from wecom-aibot-python-sdk 1.0.2 (aibot.types.WsCmd)."""
+    from aibot.types import EventType, WsCmd
+
+    from bot.channels.wecom import frames
+
+    assert frames.SUBSCRIBE == WsCmd.SUBSCRIBE and frames.PING == WsCmd.HEARTBEAT
+    assert frames.MSG_CALLBACK == WsCmd.CALLBACK and frames.EVENT_CALLBACK == WsCmd.EVENT_CALLBACK
+    assert frames.RESPOND == WsCmd.RESPONSE and frames.RESPOND_WELCOME == WsCmd.RESPONSE_WELCOME
+    assert frames.SEND == WsCmd.SEND_MSG and frames.ENTER_CHAT == EventType.EnterChat.value
+
+
+@SDK_WARNINGS
+def test_the_fakes_callbacks_are_what_the_sdk_dispatches() -> None:
+    """The official SDK's own frame handler reads the fake's frames as text and enter_chat."""
+    from aibot.message_handler import MessageHandler
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.events: list[str] = []
+
+        def emit(self, name: str, frame: dict[str, Any]) -> None:
+            self.events.append(name)
+
+    class Quiet:
+        def __getattr__(self, name: str) -> Any:
+            return lambda *args: None
+
+    recorder = Recorder()
+    handler = MessageHandler(Quiet())
+    handler.handle_frame(text_frame("备案要多久", group="wrkgrp1"), recorder)
+    handler.handle_frame(event_frame("enter_chat"), recorder)
+    assert recorder.events == ["message", "message.text", "event", "event.enter_chat"]
+
+
+@SDK_WARNINGS
+def test_a_stream_reply_is_the_frame_the_sdk_builds() -> None:
+    """Our stream frame equals the one the SDK's reply_stream sends (cmd, req_id, body)."""
+    import asyncio as aio
+
+    from aibot.client import WSClient
+    from aibot.types import WSClientOptions
+
+    from bot.channels.wecom import frames
+
+    sent: list[tuple[str, dict[str, Any], str]] = []
+
+    async def capture() -> None:
+        client = WSClient(WSClientOptions(bot_id=BOT_ID, secret=SECRET))
+
+        async def send_reply(req_id: str, body: dict[str, Any], cmd: str) -> dict[str, Any]:
+            sent.append((req_id, body, cmd))
+            return {}
+
+        client._ws_manager.send_reply = send_reply  # type: ignore[method-assign]
+        await client.reply_stream({"headers": {"req_id": "r1"}}, "s1", "答案", finish=True)
+
+    aio.run(capture())
+    [(req_id, body, cmd)] = sent
+    ours = frames.stream("r1", "s1", "答案", finish=True)
+    assert ours == {"cmd": cmd, "headers": {"req_id": req_id}, "body": body}
