@@ -268,7 +268,7 @@ def test_our_commands_are_the_official_sdks() -> None:
     assert frames.SUBSCRIBE == WsCmd.SUBSCRIBE and frames.PING == WsCmd.HEARTBEAT
     assert frames.MSG_CALLBACK == WsCmd.CALLBACK and frames.EVENT_CALLBACK == WsCmd.EVENT_CALLBACK
     assert frames.RESPOND == WsCmd.RESPONSE and frames.RESPOND_WELCOME == WsCmd.RESPONSE_WELCOME
-    assert frames.SEND == WsCmd.SEND_MSG and frames.ENTER_CHAT == EventType.EnterChat.value
+    assert frames.SEND == WsCmd.SEND_MSG and EventType.EnterChat.value == frames.ENTER_CHAT
 
 
 @SDK_WARNINGS
