@@ -120,6 +120,36 @@ def test_forget_then_scrub_leaves_no_value_in_the_files(storage: Storage, tmp_pa
     assert b"chat-u1" not in files and (not files or b"chat-u2" in files)
 
 
+def test_a_turn_that_reads_then_writes_waits_for_another_connection_instead_of_failing(
+    opener: Opener, now: list[float]
+) -> None:
+    """A turn reads, another connection commits, the turn writes: with a deferred BEGIN the
+    write fails at once with "database is locked" (one turn in eight, with two processes)."""
+    first, second = opener(lambda: now[0]), opener(lambda: now[0])
+    if first is second:
+        pytest.skip("one connection: nothing to race")
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def other_process() -> None:
+        try:
+            second.sessions.save("telegram", "chat-b", "b", '{"x": 1}')
+        except BaseException as exc:
+            errors.append(exc)
+        done.set()
+
+    with first.transaction():
+        first.sessions.load("telegram", "chat-a", "a")  # the turn reads its state
+        writer = threading.Thread(target=other_process)
+        writer.start()
+        done.wait(0.5)  # the other connection commits now, or waits for this turn
+        first.sessions.save("telegram", "chat-a", "a", '{"y": 2}')  # ... and the turn writes
+    writer.join(15)
+    assert errors == []
+    assert first.sessions.load("telegram", "chat-a", "a") is not None
+    assert first.sessions.load("telegram", "chat-b", "b") is not None
+
+
 def test_scrub_refuses_to_run_inside_a_transaction(storage: Storage) -> None:
     with pytest.raises(RuntimeError), storage.transaction():
         storage.forget_user("telegram", "u1")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,3 +35,31 @@ def open_database(path: Path | str) -> Database:
 def utc_now_iso() -> str:
     """Now in UTC as ISO 8601 text: how every timestamp is stored."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection, name: str = "nested") -> Iterator[None]:
+    """A transaction that holds the write lock from its first statement (BEGIN IMMEDIATE).
+
+    A deferred BEGIN reads first and asks for the lock at its first write; if another
+    connection committed in between, SQLite fails it at once with "database is locked"
+    instead of waiting. IMMEDIATE waits for the lock up to the busy timeout. Inside an open
+    transaction it joins with a savepoint."""
+    if conn.in_transaction:
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        conn.execute(f"RELEASE SAVEPOINT {name}")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

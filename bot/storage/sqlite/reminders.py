@@ -18,6 +18,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.storage.base import OPEN_STATUSES, NewReminder, ReminderStore, StoredReminder
+from bot.storage.sqlite.connection import write_transaction
 
 _INSERT = (
     "INSERT INTO reminders (channel, chat_id, chat_kind, user_id, user_name, series, kind,"
@@ -44,25 +45,8 @@ class SqliteReminders(ReminderStore):
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction that holds the write lock from its first statement."""
-        conn = self.db.conn
-        if conn.in_transaction:
-            # Called inside someone's transaction (e.g. /forget): join it with a savepoint.
-            conn.execute("SAVEPOINT reminders_write")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK TO SAVEPOINT reminders_write")
-                conn.execute("RELEASE SAVEPOINT reminders_write")
-                raise
-            conn.execute("RELEASE SAVEPOINT reminders_write")
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with write_transaction(self.db.conn, "reminders_write"):
+            yield self.db.conn
 
     def _select(self, sql: str, params: Sequence[Any]) -> list[StoredReminder]:
         cursor = self.db.conn.execute(sql, tuple(params))

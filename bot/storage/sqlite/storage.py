@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.storage.base import Storage
-from bot.storage.sqlite.connection import open_database
+from bot.storage.sqlite.connection import open_database, write_transaction
 from bot.storage.sqlite.filings import SqliteFilings
 from bot.storage.sqlite.reminders import SqliteReminders
 from bot.storage.sqlite.sessions import SqliteSessions
@@ -53,8 +53,9 @@ class SqliteStorage(Storage):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One SQLite transaction; nested blocks become savepoints of the outer one."""
-        with self.db.atomic():
+        """One turn's transaction, holding the write lock from the start (two processes on one
+        file wait for each other instead of failing); nested blocks become savepoints."""
+        with write_transaction(self.db.conn, "turn"):
             yield
 
     def forget_user(self, channel: str, user_id: str) -> int:
