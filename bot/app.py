@@ -104,6 +104,7 @@ def run_telegram(
 def build_wecom_channel(app: App, **options: Any) -> WecomChannel:
     """The WeCom AI-bot channel on the app (BEIAN_WECOM__BOT_ID / SECRET / WS_URL)."""
     from bot.channels.wecom.channel import WecomChannel
+    from bot.channels.wecom.group_robot import GroupRobot
 
     wecom = app.settings.wecom
     if not wecom.bot_id or wecom.secret is None:
@@ -111,6 +112,12 @@ def build_wecom_channel(app: App, **options: Any) -> WecomChannel:
             "缺少企业微信机器人的凭据：请设置 BEIAN_WECOM__BOT_ID 和 BEIAN_WECOM__SECRET"
             "（管理后台 → 智能机器人 → API 模式 → 长连接）。"
         )
+    robots = {}
+    if wecom.webhook_url and wecom.webhook_chat:
+        url = wecom.webhook_url
+        if wecom.webhook_key is not None:
+            url += ("&" if "?" in url else "?") + f"key={wecom.webhook_key.get_secret_value()}"
+        robots[wecom.webhook_chat] = GroupRobot(url)
     replies = app.engine.replies
     return WecomChannel(
         engine=app.engine,
@@ -122,6 +129,7 @@ def build_wecom_channel(app: App, **options: Any) -> WecomChannel:
         welcome=replies.start.format(bot_name=app.settings.bot_name).strip(),
         error_text=replies.error,
         unreadable_text=replies.media_unreadable,
+        robots=robots,
         **options,
     )
 

@@ -34,9 +34,11 @@ class WecomSettings(BaseModel):
     secret: SecretStr | None = None
     # The long-connection endpoint; tests point it at a local ws:// fake on 127.0.0.1.
     ws_url: str = "wss://openws.work.weixin.qq.com"
-    token: SecretStr | None = None
-    aes_key: SecretStr | None = None
+    # A group robot (群机器人): its webhook URL (with ?key=…, or the key apart) and the group
+    # chat id whose reminders it posts.
     webhook_url: str | None = None
+    webhook_key: SecretStr | None = None
+    webhook_chat: str | None = None
 
 
 class Settings(BaseSettings):

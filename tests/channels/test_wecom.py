@@ -10,12 +10,19 @@ from typing import Any
 
 import pytest
 
-from bot.app import App, build_app
+from bot.app import App, build_app, build_wecom_channel
 from bot.channels.wecom.channel import WecomChannel
 from bot.channels.wecom.connection import WecomAuthError, WecomKicked
-from bot.config import Settings
+from bot.config import Settings, WecomSettings
 from bot.messages import ChatKind, ChatRef, Outgoing
-from tests.channels.wecom_fake import BOT_ID, SECRET, FakeWecom, event_frame, text_frame
+from tests.channels.wecom_fake import (
+    BOT_ID,
+    SECRET,
+    FakeGroupRobot,
+    FakeWecom,
+    event_frame,
+    text_frame,
+)
 from tests.conftest import CACHE_DIR
 
 
@@ -320,3 +327,54 @@ def test_a_stream_reply_is_the_frame_the_sdk_builds() -> None:
     [(req_id, body, cmd)] = sent
     ours = frames.stream("r1", "s1", "答案", finish=True)
     assert ours == {"cmd": cmd, "headers": {"req_id": req_id}, "body": body}
+
+
+@pytest.fixture
+async def robot() -> AsyncIterator[FakeGroupRobot]:
+    service = FakeGroupRobot()
+    await service.start()
+    yield service
+    await service.close()
+
+
+async def test_a_bound_groups_reminders_go_to_its_robot_as_markdown(
+    app: App, fake: FakeWecom, robot: FakeGroupRobot
+) -> None:
+    wecom = WecomSettings(  # type: ignore[call-arg]
+        bot_id=BOT_ID, secret=SECRET, ws_url=fake.url, webhook_url=robot.url,
+        webhook_key="robot-key", webhook_chat="robot-group",
+    )  # fmt: skip
+    settings = app.settings.model_copy(update={"wecom": wecom})
+    channel = build_wecom_channel(App(settings=settings, storage=app.storage, engine=app.engine))
+    async with running(channel):
+        group = ChatRef(channel="wecom", chat_id="robot-group", kind=ChatKind.GROUP)
+        long_text = "⏰ 提醒：" + "续费服务器。" * 900  # over 4,096 bytes: cut, never refused
+        await channel.outbox.send(Outgoing(chat=group, text=long_text, mention_user_id="lisi"))
+        other = ChatRef(channel="wecom", chat_id="other-group", kind=ChatKind.GROUP)
+        await channel.outbox.send(Outgoing(chat=other, text="⏰ 提醒：做人脸核验"))
+        [sent] = await fake.wait_for(1, "aibot_send_msg")  # an unbound group: the AI bot
+    assert sent["body"]["chatid"] == "other-group"
+    assert len(robot.posted) >= 2 and robot.refused == []
+    contents = [p["markdown"]["content"] for p in robot.posted]
+    assert contents[0].startswith("<@lisi> ⏰ 提醒")
+    assert all(len(c.encode()) <= 4096 for c in contents)
+
+
+@pytest.mark.parametrize(("errcode", "permanent"), [(45009, False), (93000, True)])
+async def test_the_robots_errcode_decides_not_the_http_status(
+    robot: FakeGroupRobot, errcode: int, permanent: bool
+) -> None:
+    from bot.channels.wecom.group_robot import GroupRobot
+    from bot.messages import SendError
+
+    if errcode == 45009:
+        robot.per_minute = 0
+        sender = GroupRobot(robot.url + "?key=robot-key")
+    else:
+        sender = GroupRobot(robot.url + "?key=wrong")
+    group = ChatRef(channel="wecom", chat_id="g", kind=ChatKind.GROUP)
+    with pytest.raises(SendError) as caught:
+        await sender.send(Outgoing(chat=group, text="⏰ 提醒"))
+    await sender.close()
+    assert caught.value.permanent is permanent
+    assert (caught.value.retry_after > 0) is (not permanent)

@@ -153,3 +153,46 @@ def event_frame(eventtype: str, user: str = "zhangsan") -> dict[str, Any]:
         "headers": {"req_id": secrets.token_hex(8)},
         "body": body,
     }
+
+
+@dataclass
+class FakeGroupRobot:
+    """A group robot webhook on 127.0.0.1 with WeCom's limits: always HTTP 200 and an errcode."""
+
+    per_minute: int = 20
+    posted: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[int] = field(default_factory=list)
+    url: str = ""
+    _runner: Any = None
+
+    async def start(self) -> None:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_post("/cgi-bin/webhook/send", self._send)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/cgi-bin/webhook/send"
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _send(self, request: Any) -> Any:
+        from aiohttp import web
+
+        if request.query.get("key") != "robot-key":
+            return web.json_response({"errcode": 93000, "errmsg": "invalid webhook url"})
+        body = await request.json()
+        content = (body.get("markdown") or {}).get("content", "")
+        if len(content.encode()) > 4096:
+            self.refused.append(40058)
+            return web.json_response({"errcode": 40058, "errmsg": "content exceed max length"})
+        if len(self.posted) >= self.per_minute:
+            self.refused.append(45009)
+            return web.json_response({"errcode": 45009, "errmsg": "api freq out of limit"})
+        self.posted.append(body)
+        return web.json_response({"errcode": 0, "errmsg": "ok"})

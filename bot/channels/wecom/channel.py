@@ -20,6 +20,7 @@ from bot.channels.inbox import ChatQueues
 from bot.channels.wecom import frames
 from bot.channels.wecom.connection import AckError, WecomConnection
 from bot.channels.wecom.frames import Frame
+from bot.channels.wecom.group_robot import GroupRobot
 from bot.messages import Outgoing, SendError
 from bot.storage.base import SeenUpdates
 
@@ -33,13 +34,22 @@ WECOM_LIMITS = SendLimits(
 
 
 class WecomSender:
-    """The raw outbox: a message the bot sends on its own, as markdown to its chat."""
+    """The raw outbox: a message the bot sends on its own, as markdown to its chat.
 
-    def __init__(self, connection: WecomConnection) -> None:
+    A group with a group robot bound to it gets its messages through the robot instead."""
+
+    def __init__(
+        self, connection: WecomConnection, robots: dict[str, GroupRobot] | None = None
+    ) -> None:
         self.connection = connection
+        self.robots = robots or {}
 
     async def send(self, message: Outgoing) -> None:
         """aibot_send_msg; in a group the user is named so the reminder reaches them."""
+        robot = self.robots.get(message.chat.chat_id)
+        if robot is not None:
+            await robot.send(message)
+            return
         text = render_plain(message)
         if message.mention_user_id:
             text = f"<@{message.mention_user_id}> {text}"
@@ -67,12 +77,14 @@ class WecomChannel(Channel):
         welcome: str,
         error_text: str,
         unreadable_text: str,
+        robots: dict[str, GroupRobot] | None = None,
         **connection: Any,
     ) -> None:
         self.engine, self.seen, self.bot_name = engine, seen, bot_name
         self.welcome, self.error_text, self.unreadable_text = welcome, error_text, unreadable_text
         self.connection = WecomConnection(url, bot_id, secret, self._on_frame, **connection)
-        self.outbox = RateLimitedOutbox(WecomSender(self.connection), WECOM_LIMITS)
+        self.sender = WecomSender(self.connection, robots)
+        self.outbox = RateLimitedOutbox(self.sender, WECOM_LIMITS)
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="beian-core")
         self.queues: ChatQueues[Frame] = ChatQueues(self._handle)
         self._stop = asyncio.Event()
@@ -104,6 +116,8 @@ class WecomChannel(Channel):
         self._stop.set()
         if self._runner is not None and not self._runner.done():
             await asyncio.wait({self._runner}, timeout=5)
+        for robot in self.sender.robots.values():
+            await robot.close()
         self.executor.shutdown(wait=True)
 
     def is_alive(self) -> bool:
