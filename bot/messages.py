@@ -71,6 +71,8 @@ class Outgoing(BaseModel):
     delete_message_id: str | None = None
     # Deep link target on channels that have one (Telegram `/start filing`).
     deep_link: str | None = None
+    # Whose choices these are: a button press by anyone else changes nothing.
+    for_user_id: str | None = None
 
 
 class SendError(Exception):

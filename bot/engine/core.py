@@ -416,7 +416,11 @@ class Engine:
     @staticmethod
     def _from_prompt(msg: Incoming, prompt: Prompt) -> Outgoing:
         return Outgoing(
-            chat=msg.chat, text=prompt.text, choices=list(prompt.choices), document=prompt.document
+            chat=msg.chat,
+            text=prompt.text,
+            choices=list(prompt.choices),
+            document=prompt.document,
+            for_user_id=msg.user_id,
         )
 
     # ---- helpers -------------------------------------------------------------------------
@@ -444,4 +448,6 @@ class Engine:
 
     @staticmethod
     def _reply(msg: Incoming, text: str, choices: list[Choice] | None = None) -> Outgoing:
-        return Outgoing(chat=msg.chat, text=text, choices=list(choices or []))
+        return Outgoing(
+            chat=msg.chat, text=text, choices=list(choices or []), for_user_id=msg.user_id
+        )

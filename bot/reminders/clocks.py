@@ -59,4 +59,6 @@ class Clocks:
 
 def reply(owner: Owner, text: str, choices: list[Choice] | None = None) -> Outgoing:
     """A reply to the owner's chat."""
-    return Outgoing(chat=owner.chat, text=text, choices=list(choices or []))
+    return Outgoing(
+        chat=owner.chat, text=text, choices=list(choices or []), for_user_id=owner.user_id
+    )

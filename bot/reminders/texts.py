@@ -307,4 +307,5 @@ def render_reminder(
         choices=reminder_choices(texts, row, now),
         mention_user_id=row.owner.user_id if in_group else None,
         mention_user_name=(row.owner.user_name or None) if in_group else None,
+        for_user_id=row.owner.user_id,
     )

@@ -11,6 +11,8 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.app import App
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.codec import BOT_COMMANDS, CHANNEL
@@ -84,6 +86,33 @@ async def test_filing_dialogue_with_buttons_to_the_end(alice: Talk, emu: BotApiE
     assert documents, _texts(exported)
     assert documents[0].document is not None
     assert b"440305199001010018" not in documents[0].document.content
+
+
+@pytest.mark.parametrize("label", ["确认删除", "不删除"])
+async def test_someone_elses_button_in_a_group_changes_nothing(
+    emu: BotApiEmulator, bot: TelegramChannel, tg_app: App, label: str
+) -> None:
+    group = emu.add_group("备案交流群", supergroup=True, bot_admin=True)
+    alice, bob = emu.add_user("Alice", username="alice"), emu.add_user("Bob", username="bob")
+    for user in (alice, bob):  # both have data in the group
+        await Talk(emu, bot, user, group).say("@beian_test_bot 我刚收到管局的短信")
+    rows_before = tg_app.storage.reminders.open_for_user("telegram", str(bob.id))
+    [question] = await Talk(emu, bot, alice, group).say("/forget@beian_test_bot")
+    before = len(emu.sent_messages(group.id))
+    data = dict(question.buttons)[label]
+    assert data is not None
+    emu.press_button(group.id, bob, question.message_id, data)
+    await emu.wait_for(lambda: len(emu.answered_callbacks) >= 1)
+    await asyncio.sleep(0.3)
+    assert emu.answered_callbacks[-1]["text"] == "这个按钮不是给你的。"
+    assert len(emu.sent_messages(group.id)) == before  # nothing said, nothing done
+    assert tg_app.storage.reminders.open_for_user("telegram", str(bob.id)) == rows_before
+    assert tg_app.storage.reminders.open_for_user("telegram", str(alice.id)) != []
+    # The user it was offered to can still press it.
+    [done] = await Talk(emu, bot, alice, group).press(question, "确认删除")
+    assert "已删除" in (done.text or "")
+    assert tg_app.storage.reminders.open_for_user("telegram", str(alice.id)) == []
+    assert tg_app.storage.reminders.open_for_user("telegram", str(bob.id)) == rows_before
 
 
 async def test_group_ignores_chatter_and_answers_a_mention_or_a_reply(

@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from bot.channels.telegram.codec import (
     EXPIRED_BUTTON,
+    NOT_YOUR_BUTTON,
     BotIdentity,
     CallbackKeys,
     callback_to_incoming,
@@ -89,8 +92,8 @@ def test_photo_caption_is_the_text() -> None:
 def test_callback_query_is_the_typed_choice() -> None:
     keys = CallbackKeys()
     query = {"id": "77", "from": ALICE, "message": message("选一个", GROUP), "data": "个人"}
-    incoming = callback_to_incoming(query, ME, keys, update_id=3)
-    assert incoming is not None
+    incoming, refusal = callback_to_incoming(query, ME, keys, update_id=3)
+    assert incoming is not None and refusal is None
     assert (incoming.text, incoming.reply_to_bot, incoming.message_id) == ("个人", True, None)
     assert update_chat_id({"update_id": 3, "callback_query": query}) == GROUP["id"]
 
@@ -105,8 +108,32 @@ def test_long_choice_values_get_short_keys() -> None:
     keys.encode("/faq " + "另一个很长的条目编号" * 5)  # capacity 2: the first key is forgotten
     assert keys.decode(key) is None
     query = {"id": "1", "from": ALICE, "message": message("x"), "data": key}
-    assert callback_to_incoming(query, ME, keys) is None
+    assert callback_to_incoming(query, ME, keys) == (None, EXPIRED_BUTTON)
     assert "失效" in EXPIRED_BUTTON
+
+
+@pytest.mark.parametrize(
+    "value", ["/forget yes", "确认删除", "/remind cancel 3", "/faq " + "长" * 40]
+)
+def test_a_button_offered_to_one_user_is_refused_to_everyone_else(value: str) -> None:
+    keys = CallbackKeys()
+    data = keys.encode(value, for_user=str(ALICE["id"]))
+    assert value not in data and len(data.encode()) <= 64  # opaque: the value is not in it
+    bob = {**ALICE, "id": ALICE["id"] + 1, "first_name": "Bob"}
+    pressed_by_bob = {"id": "2", "from": bob, "message": message("x", GROUP), "data": data}
+    assert callback_to_incoming(pressed_by_bob, ME, keys) == (None, NOT_YOUR_BUTTON)
+    pressed_by_alice = {**pressed_by_bob, "from": ALICE}
+    incoming, refusal = callback_to_incoming(pressed_by_alice, ME, keys)
+    assert incoming is not None and incoming.text == value and refusal is None
+
+
+@pytest.mark.parametrize("data", ["#k:never-offered", "#k:" + "x" * 24])
+def test_a_token_never_offered_or_expired_is_refused(data: str) -> None:
+    keys = CallbackKeys(ttl=0.0)
+    expired = keys.encode("/forget yes", for_user=str(ALICE["id"]))
+    for token in (data, expired):
+        query = {"id": "3", "from": ALICE, "message": message("x"), "data": token}
+        assert callback_to_incoming(query, ME, keys) == (None, EXPIRED_BUTTON)
 
 
 def chat(kind: ChatKind = ChatKind.PRIVATE) -> ChatRef:

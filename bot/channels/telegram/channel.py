@@ -21,7 +21,6 @@ from bot.channels.inbox import Inbox
 from bot.channels.telegram.codec import (
     BOT_COMMANDS,
     CHANNEL,
-    EXPIRED_BUTTON,
     BotIdentity,
     CallbackKeys,
     callback_to_incoming,
@@ -225,12 +224,11 @@ class TelegramChannel(Channel):
         """A message or a button press as an `Incoming`; a pressed button is answered now."""
         update_id = update.get("update_id")
         if (query := update.get("callback_query")) is not None:
-            incoming = callback_to_incoming(query, self.me, self.keys, update_id)
-            # Answer at once, so the button stops spinning while the engine works.
+            incoming, refusal = callback_to_incoming(query, self.me, self.keys, update_id)
+            # Answer at once, so the button stops spinning while the engine works; a press of
+            # someone else's (or an expired) button is only told so, and changes nothing.
             with contextlib.suppress(SendError):
-                await self._bot_calls.answer_callback(
-                    str(query.get("id")), None if incoming else EXPIRED_BUTTON
-                )
+                await self._bot_calls.answer_callback(str(query.get("id")), refusal)
             return incoming
         if (message := update.get("message")) is not None:
             return message_to_incoming(message, self.me, update_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -37,7 +38,9 @@ BOT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("lang", "回答语言：/lang zh 中文，/lang en English"),
 )
 DEEP_LINK_LABEL = "➡️ 私聊我继续"
-EXPIRED_BUTTON = "这个按钮已失效，请重新发送命令。"
+EXPIRED_BUTTON = "按钮已失效，请重新发送命令。"
+NOT_YOUR_BUTTON = "这个按钮不是给你的。"
+BUTTON_TTL = 7 * 24 * 3600.0  # an offer older than a week is not acted on
 _CALLBACK_LIMIT = 64  # bytes of callback_data
 _KEY_PREFIX = "#k:"
 _START_PAYLOAD = re.compile(r"[^A-Za-z0-9_-]")
@@ -56,32 +59,47 @@ class BotIdentity:
 
 
 class CallbackKeys:
-    """Choice values as callback_data: as they are up to 64 bytes, else a short key.
+    """Choice values as callback_data, bound to the user they were offered to.
 
-    Long values are kept in memory (most recent `capacity`); a button whose key was forgotten
-    (a restart) is answered with `EXPIRED_BUTTON` instead of guessing.
+    A choice for one user (every reply and reminder names its user) gets an opaque token: the
+    bot keeps which user, which value and until when, so a press by anyone else, or after the
+    offer expired (or a restart forgot it), changes nothing. A value offered to no one in
+    particular goes as it is when it fits in 64 bytes, else as a short key.
     """
 
-    def __init__(self, capacity: int = 10_000) -> None:
-        self.capacity = capacity
-        self._values: OrderedDict[str, str] = OrderedDict()
+    def __init__(self, capacity: int = 10_000, ttl: float = BUTTON_TTL) -> None:
+        self.capacity, self.ttl = capacity, ttl
+        self._values: OrderedDict[str, tuple[str, str | None, float]] = OrderedDict()
 
-    def encode(self, value: str) -> str:
-        """callback_data for a choice value."""
-        if len(value.encode()) <= _CALLBACK_LIMIT and not value.startswith(_KEY_PREFIX):
-            return value
-        key = _KEY_PREFIX + hashlib.sha256(value.encode()).hexdigest()[:24]
-        self._values[key] = value
+    def encode(self, value: str, for_user: str | None = None) -> str:
+        """callback_data for a choice value (offered to `for_user`, if given)."""
+        if for_user is None:
+            if len(value.encode()) <= _CALLBACK_LIMIT and not value.startswith(_KEY_PREFIX):
+                return value
+            key = _KEY_PREFIX + hashlib.sha256(value.encode()).hexdigest()[:24]
+        else:
+            key = _KEY_PREFIX + secrets.token_urlsafe(18)
+        self._values[key] = (value, for_user, time.monotonic() + self.ttl)
         self._values.move_to_end(key)
         while len(self._values) > self.capacity:
             self._values.popitem(last=False)
         return key
 
-    def decode(self, data: str) -> str | None:
-        """The choice value for callback_data, or None for a forgotten key."""
+    def decode(self, data: str, presser: str | None = None) -> str | None:
+        """The choice value for callback_data; None when expired or never offered."""
+        return self.resolve(data, presser)[0]
+
+    def resolve(self, data: str, presser: str | None) -> tuple[str | None, str | None]:
+        """(value, None) for a valid press, else (None, what to tell the presser)."""
         if not data.startswith(_KEY_PREFIX):
-            return data
-        return self._values.get(data)
+            return data, None
+        stored = self._values.get(data)
+        if stored is None or stored[2] < time.monotonic():
+            return None, EXPIRED_BUTTON
+        value, owner, _ = stored
+        if owner is not None and owner != presser:
+            return None, NOT_YOUR_BUTTON
+        return value, None
 
 
 # ---- platform update -> Incoming ------------------------------------------------------------
@@ -168,13 +186,14 @@ def message_to_incoming(
 
 def callback_to_incoming(
     query: JSON, me: BotIdentity, keys: CallbackKeys, update_id: int | None = None
-) -> Incoming | None:
-    """A pressed button as the typed choice; None when it cannot be handled (expired key)."""
+) -> tuple[Incoming | None, str | None]:
+    """A pressed button as the typed choice, or (None, why not: expired, someone else's)."""
     message, sender = query.get("message") or {}, query.get("from") or {}
     chat = _chat_ref(message.get("chat") or {})
-    value = keys.decode(str(query.get("data") or ""))
+    presser = str(sender["id"]) if sender.get("id") is not None else None
+    value, refusal = keys.resolve(str(query.get("data") or ""), presser)
     if chat is None or not sender or value is None:
-        return None
+        return None, refusal or EXPIRED_BUTTON
     return Incoming(
         chat=chat,
         user_id=str(sender["id"]),
@@ -183,18 +202,18 @@ def callback_to_incoming(
         # The button sits on the bot's own message: in a group that addresses the bot.
         reply_to_bot=True,
         raw={"update_id": update_id, "callback_query_id": query.get("id")},
-    )
+    ), None
 
 
 # ---- Outgoing -> Bot API parameters ---------------------------------------------------------
 
 
-def _rows(choices: list[Choice], keys: CallbackKeys) -> list[list[JSON]]:
+def _rows(choices: list[Choice], keys: CallbackKeys, for_user: str | None) -> list[list[JSON]]:
     """Short labels share a row (up to three, about 16 characters); long ones stand alone."""
     rows: list[list[JSON]] = []
     width = 0
     for choice in choices:
-        button = {"text": choice.label, "callback_data": keys.encode(choice.value)}
+        button = {"text": choice.label, "callback_data": keys.encode(choice.value, for_user)}
         if rows and len(rows[-1]) < 3 and width + len(choice.label) <= 16:
             rows[-1].append(button)
             width += len(choice.label)
@@ -206,7 +225,7 @@ def _rows(choices: list[Choice], keys: CallbackKeys) -> list[list[JSON]]:
 
 def reply_markup(message: Outgoing, me: BotIdentity, keys: CallbackKeys) -> JSON | None:
     """The inline keyboard: choices as callback buttons, a deep link as a URL button."""
-    rows = _rows(message.choices, keys)
+    rows = _rows(message.choices, keys, message.for_user_id)
     if message.deep_link:
         rows.append([{"text": DEEP_LINK_LABEL, "url": me.deep_link(message.deep_link)}])
     return {"inline_keyboard": rows} if rows else None
