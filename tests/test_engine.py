@@ -199,3 +199,22 @@ def test_forget_scrubs_the_open_database_files(app: App) -> None:
     assert "已删除" in chat.say("确认删除")[0]
     for value in ["示例科技有限公司", "91350100M000100Y43", "example.cn", "示例科技产品介绍"]:
         assert value.encode() not in on_disk(), value
+
+
+@pytest.mark.parametrize("typed", ["确认删除", "确认", "是", "yes", "1"])
+def test_the_forget_confirmation_can_be_typed(app: App, typed: str) -> None:
+    chat = EngineChat(app.engine, channel="terminal")
+    chat.say("我刚收到管局的短信")
+    assert app.storage.reminders.open_for_user("terminal", "u1") != []
+    chat.say("/forget")
+    assert "已删除" in chat.say(typed)[0]
+    assert app.storage.reminders.open_for_user("terminal", "u1") == []
+
+
+@pytest.mark.parametrize("typed", ["不", "算了", "删除吧我想想"])
+def test_anything_else_after_forget_deletes_nothing(app: App, typed: str) -> None:
+    chat = EngineChat(app.engine, channel="terminal")
+    chat.say("我刚收到管局的短信")
+    chat.say("/forget")
+    chat.say(typed)
+    assert app.storage.reminders.open_for_user("terminal", "u1") != []

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 _COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 _MORE_WORDS = frozenset({"更多", "more", "/more", "继续", "展开"})
+_YES_WORDS = frozenset({"确认", "确定", "是", "是的", "对", "yes", "y", "ok"})
 _NUMBER_RE = re.compile(r"^\s*(\d{1,3})\s*[.、)）]?\s*$")
 # The flow that turns a reported rejection into its fix (conversations/flows/rejected.yaml).
 _REJECTION_FLOW = "rejected"
@@ -156,8 +157,11 @@ class Engine:
         if number and pending and pending[0].value.startswith("/"):
             state.pending_choices = pending
             return self._pick(msg, state, int(number.group(1)))
-        # Typed instead of pressed (the terminal has no buttons): 「确认删除」 is that choice.
+        # Typed instead of pressed (the terminal has no buttons): 「确认删除」 is that choice,
+        # and so is a plain yes to a question that asks for a confirmation.
         typed = next((c for c in pending if c.label == text.strip()), None)
+        if typed is None and text.strip().casefold() in _YES_WORDS:
+            typed = next((c for c in pending if c.value.endswith(" confirm")), None)
         if typed is not None and typed.value.startswith("/"):
             return self._route(msg, typed.value, state)
         form = None if msg.chat.kind is ChatKind.GROUP else self._form(state)

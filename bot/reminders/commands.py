@@ -56,6 +56,8 @@ def act_on_reminder(clocks: Clocks, msg: Incoming, args: str, now: datetime) -> 
     if len(parts) < 2 or parts[0] not in ("done", "cancel", "snooze") or not parts[1].isdigit():
         return [reply(owner, replies.remind_usage)]
     action, reminder_id = parts[0], int(parts[1])
+    if reminder_id >= 2**63:  # no row has such an id (SQLite integers are 64-bit)
+        return [reply(owner, fill(replies.remind_not_found, {"id": parts[1]}))]
     stored = clocks.store.get(reminder_id)
     # A finished or replaced row cannot be acted on: that would close the newer clock.
     if stored is None or stored.channel != msg.chat.channel or stored.status in _CLOSED:

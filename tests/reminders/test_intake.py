@@ -379,3 +379,11 @@ def test_a_year_less_date_half_a_year_either_way_gets_a_question(
     reply = text_of(say(intake, text, DECEMBER()))
     assert "没写年份" in reply
     assert open_rows(storage) == []
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", "9223372036854775808", "0"])
+def test_a_reminder_number_out_of_range_is_not_found(
+    intake: ReminderIntake, clock: FakeClock, number: str
+) -> None:
+    for action in ("done", "cancel", "snooze"):
+        assert "没有找到" in text_of(say(intake, f"/remind {action} {number}", clock()))
