@@ -30,6 +30,7 @@ def asked_reply(clocks: Clocks, owner: Owner, text: str, now: datetime) -> list[
     """Set the reminder, or ask for a usable time; None for a question about reminders."""
     english = not re.search(r"[\u4e00-\u9fff]", text)
     texts = clocks.texts.asked_en if english else clocks.texts.asked
+    show = _show_time_en if english else show_time
     due = parse_due(text, now, english=english)
     if due is None:
         # 「你会提醒我吗」 asks about the bot: the FAQ answers it. A request gets the question.
@@ -38,12 +39,11 @@ def asked_reply(clocks: Clocks, owner: Owner, text: str, now: datetime) -> list[
         return [reply(owner, texts.when)]
     if not isinstance(due, Due):
         template = {"need_hour": texts.need_hour, "past": texts.past}.get(due.problem)
-        fields = {"phrase": due.phrase, "now": _show_time_en(now) if english else show_time(now)}
+        fields = {"phrase": due.phrase, "now": show(now)}
         return [reply(owner, fill(template or texts.unclear, fields))]
     task = _task(due.rest, english) or texts.no_task
     clocks.record(owner, ReminderAsked(due=due.at, task=task, english=english), now)
-    shown = _show_time_en(due.at) if english else show_time(due.at)
-    return [reply(owner, fill(texts.set, {"due": shown, "task": task}))]
+    return [reply(owner, fill(texts.set, {"due": show(due.at), "task": task}))]
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -98,8 +98,9 @@ class ReminderIntake:
                 return None
             if detected.kind is EventKind.REMIND_ME:
                 return asked_reply(self.clocks, owner, detected.text, now)
-            if detected.kind in _BEFORE_APPROVAL and self._approved(owner):
-                return [self._after_approval(owner, detected)]
+            number = self._approved(owner) if detected.kind in _BEFORE_APPROVAL else None
+            if number is not None:
+                return [self._after_approval(owner, detected, number)]
             return on_event(self.clocks, owner, detected, now)
         except Exception as exc:
             return self._failed(owner, exc, "sms_received")
@@ -111,7 +112,7 @@ class ReminderIntake:
                 return str(json.loads(row.payload).get("number", "")) or None
         return None
 
-    def _after_approval(self, owner: Owner, detected: Detected) -> Outgoing:
+    def _after_approval(self, owner: Owner, detected: Detected, number: str) -> Outgoing:
         """「收到管局短信」 after the number arrived: a new filing or a change? Ask, not stack."""
         command = _BEFORE_APPROVAL[detected.kind]
         texts = self.texts.replies
@@ -119,7 +120,6 @@ class ReminderIntake:
             Choice(label=texts.after_approval_new, value=f"/{command} {detected.text}"[:200]),
             Choice(label=texts.after_approval_no, value="/reminders"),
         ]
-        number = self._approved(owner) or ""
         return reply(owner, fill(texts.after_approval, {"number": number}), choices)
 
     @staticmethod

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CACHE_DIR
 
 
@@ -107,25 +109,20 @@ def test_ask_from_stdin_refuses_a_long_line_like_chat_json(tmp_path: Path) -> No
     assert refused["answer"] == json.loads(chat.stdout.splitlines()[0])["messages"][0]["text"]
 
 
-def test_help_follows_a_chinese_locale(tmp_path: Path) -> None:
-    env = {**os.environ, "LANG": "zh_CN.UTF-8", "LC_ALL": ""}
-    zh = subprocess.run(
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("zh_CN.UTF-8", "回答一个问题后退出"), ("en_US.UTF-8", "answer one question and exit")],
+)
+def test_help_follows_the_locale(lang: str, expected: str) -> None:
+    env = {**os.environ, "LANG": lang, "LC_ALL": ""}
+    shown = subprocess.run(
         [sys.executable, "-m", "bot", "--help"],
         capture_output=True,
         text=True,
         env=env,
         check=False,
     )
-    assert "回答一个问题后退出" in zh.stdout
-    env = {**os.environ, "LANG": "en_US.UTF-8", "LC_ALL": ""}
-    en = subprocess.run(
-        [sys.executable, "-m", "bot", "--help"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert "answer one question and exit" in en.stdout
+    assert expected in shown.stdout
 
 
 def test_forget_leaves_none_of_the_users_values_in_the_files(tmp_path: Path) -> None:

@@ -8,8 +8,14 @@ import pytest
 
 from bot.reminders import ChangeWhat, Owner, ReminderIntake, what_from_form
 from bot.reminders.models import ReminderKind
+from bot.storage.base import StoredReminder
 from bot.storage.sqlite import SqliteStorage
 from tests.reminders.conftest import FakeClock, incoming, say, shanghai, text_of
+
+
+def step_row(storage: SqliteStorage, step: str) -> StoredReminder:
+    """u1's open reminder at `step`."""
+    return next(r for r in storage.reminders.open_for_user("test", "u1") if r.step == step)
 
 
 def open_rows(storage: SqliteStorage, user_id: str = "u1") -> list[tuple[str, str]]:
@@ -209,7 +215,7 @@ def test_sms_snooze_stops_before_the_window_closes(
     intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
     say(intake, "/sms", clock())
-    h23 = next(r for r in storage.reminders.open_for_user("test", "u1") if r.step == "h23")
+    h23 = step_row(storage, "h23")
     text = text_of(say(intake, f"/remind snooze {h23.id} 3h", clock()))
     assert "2026年11月26日 09:45" in text  # clamped to 15 minutes before the close
     clock.advance(hours=23, minutes=50)
@@ -228,15 +234,15 @@ def test_a_capped_snooze_says_it_was_capped_and_why(
     intake: ReminderIntake, storage: SqliteStorage, clock: FakeClock
 ) -> None:
     say(intake, "/sms", clock())
-    h20 = next(r for r in storage.reminders.open_for_user("test", "u1") if r.step == "h20")
+    h20 = step_row(storage, "h20")
     capped = text_of(say(intake, f"/remind snooze {h20.id} 1d", clock()))
     assert "最晚只能推迟到 2026年11月26日 09:45" in capped and "截止时间" in capped
     # A day deadline (30 days after a change) keeps the reminder on that day's morning.
     say(intake, "公司昨天改名了", clock())
-    d29 = next(r for r in storage.reminders.open_for_user("test", "u1") if r.step == "d29")
+    d29 = step_row(storage, "d29")
     capped = text_of(say(intake, f"/remind snooze {d29.id} 3d", clock()))
     assert "最晚只能推迟到 2026年12月24日 10:00" in capped
-    d7 = next(r for r in storage.reminders.open_for_user("test", "u1") if r.step == "d7")
+    d7 = step_row(storage, "d7")
     plain = text_of(say(intake, f"/remind snooze {d7.id} 1d", clock()))
     assert "最晚" not in plain and "推迟到" in plain
 

@@ -50,10 +50,7 @@ class WecomSender:
         if robot is not None:
             await robot.send(message)
             return
-        text = render_plain(message)
-        if message.mention_user_id:
-            text = f"<@{message.mention_user_id}> {text}"
-        for piece in frames.split_markdown(text):
+        for piece in frames.split_markdown(frames.markdown_of(message)):
             try:
                 await self.connection.send(frames.send_markdown(message.chat.chat_id, piece))
             except AckError as exc:
@@ -132,9 +129,7 @@ class WecomChannel(Channel):
                 # The only reply allowed to enter_chat, and only within 5 s: not queued.
                 await self._reply_safely(frames.welcome(frame.req_id, self.welcome))
             return
-        body = frame.body or {}
-        chat = str(body.get("chatid") or (body.get("from") or {}).get("userid") or "")
-        self.queues.submit(chat, frame)
+        self.queues.submit(frames.chat_id_of(frame.body or {}), frame)
 
     async def _handle(self, frame: Frame) -> None:
         msgid = str((frame.body or {}).get("msgid", ""))

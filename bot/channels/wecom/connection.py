@@ -180,8 +180,8 @@ class WecomConnection:
         if ws is None:
             raise AckError("not connected")
         req_id = str(frame["headers"]["req_id"])
-        # One frame at a time per req_id and its ack before the next: a stream's frames
-        # must arrive in order.
+        # One frame at a time, and its ack before the next: a stream's frames must arrive in
+        # order, and WeCom answers a burst of unacknowledged frames with errors.
         async with self._send_lock:
             waiter: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
             self._acks[req_id] = waiter

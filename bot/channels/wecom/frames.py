@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.messages import ChatKind, ChatRef, Incoming
+from bot.channels.base import render_plain
+from bot.messages import ChatKind, ChatRef, Incoming, Outgoing
 
 CHANNEL = "wecom"
 SUBSCRIBE = "aibot_subscribe"
@@ -100,6 +101,18 @@ def send_markdown(chat_id: str, content: str) -> dict[str, Any]:
     )
 
 
+def markdown_of(message: Outgoing) -> str:
+    """A message the bot sends on its own as markdown: choices numbered, the user named."""
+    text = render_plain(message)
+    return f"<@{message.mention_user_id}> {text}" if message.mention_user_id else text
+
+
+def chat_id_of(body: dict[str, Any]) -> str:
+    """The chat a callback belongs to: the group's chatid, else the sender's userid."""
+    sender = str((body.get("from") or {}).get("userid", ""))
+    return str(body.get("chatid") or sender) if body.get("chattype") == "group" else sender
+
+
 def split_markdown(text: str, limit: int = MAX_MARKDOWN_BYTES) -> list[str]:
     """Pieces of at most `limit` UTF-8 bytes, cut at line ends where possible."""
     pieces, current = [], ""
@@ -120,7 +133,7 @@ def incoming(frame: Frame, bot_name: str) -> Incoming | None:
     body = frame.body or {}
     sender = str((body.get("from") or {}).get("userid", ""))
     group = body.get("chattype") == "group"
-    chat_id = str(body.get("chatid") or sender) if group else sender
+    chat_id = chat_id_of(body)
     if not sender or not chat_id:
         return None
     text = _text_of(body)

@@ -12,20 +12,13 @@ import logging
 
 import httpx
 
-from bot.channels.base import render_plain
-from bot.channels.delivery import SendLimits
-from bot.channels.wecom.frames import split_markdown
+from bot.channels.wecom.frames import markdown_of, split_markdown
 from bot.messages import Outgoing, SendError
 
 logger = logging.getLogger(__name__)
 
-MARKDOWN_LIMIT = 4096  # bytes (40058 beyond)
-RATE_LIMITED = 45009
-TOO_LONG = 40058
-# One robot is one group: at most 20 messages a minute.
-ROBOT_LIMITS = SendLimits(
-    per_chat_per_s=1.0, per_chat_burst=3, per_group_per_min=20, global_per_s=20
-)
+MARKDOWN_LIMIT = 4096  # bytes (40058 beyond): texts are cut to it before they are sent
+RATE_LIMITED = 45009  # the robot's 20 a minute
 
 
 class GroupRobot:
@@ -37,10 +30,7 @@ class GroupRobot:
 
     async def send(self, message: Outgoing) -> None:
         """Post the message as markdown, cut under the limit; raise SendError on an errcode."""
-        text = render_plain(message)
-        if message.mention_user_id:
-            text = f"<@{message.mention_user_id}> {text}"
-        for piece in split_markdown(text, MARKDOWN_LIMIT):
+        for piece in split_markdown(markdown_of(message), MARKDOWN_LIMIT):
             await self._post({"msgtype": "markdown", "markdown": {"content": piece}})
 
     async def _post(self, body: dict[str, object]) -> None:

@@ -50,8 +50,11 @@ def write_transaction(conn: sqlite3.Connection, name: str = "nested") -> Iterato
         try:
             yield
         except BaseException:
-            conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-            conn.execute(f"RELEASE SAVEPOINT {name}")
+            # An error that already ended the transaction took the savepoint with it: rolling
+            # back to it would hide the original error behind "no such savepoint".
+            if conn.in_transaction:
+                conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                conn.execute(f"RELEASE SAVEPOINT {name}")
             raise
         conn.execute(f"RELEASE SAVEPOINT {name}")
         return

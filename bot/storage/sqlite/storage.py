@@ -61,7 +61,7 @@ class SqliteStorage(Storage):
     def forget_user(self, channel: str, user_id: str) -> int:
         """Delete the user's rows from every table in one transaction; returns how many."""
         deleted = 0
-        with self.db.atomic():
+        with write_transaction(self.db.conn, "forget"):
             for table in _USER_TABLES:
                 cursor = self.db.conn.execute(
                     f"DELETE FROM {table} WHERE channel = ? AND user_id = ?", (channel, user_id)
@@ -80,7 +80,7 @@ class SqliteStorage(Storage):
             busy, _, _ = self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             if not busy:
                 return
-        logger.warning("WAL checkpoint after a delete stayed busy; it completes on next start")
+        logger.warning("WAL checkpoint after a delete stayed busy; a later checkpoint ends it")
 
     def close(self) -> None:
         """Close the connection."""
