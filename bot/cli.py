@@ -284,6 +284,7 @@ def _kb_check(settings: Settings) -> int:
 
     retriever = build_retriever(settings)
     problems = find_problems(retriever.kb, retriever.tokenizer)
+    problems += retriever.model_problems()
     problems += user_text_problems(knowledge_dir(), conversations_dir())
     for problem in problems:
         print(problem)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.content import knowledge_dir, load_yaml
 from bot.errors import ContentError
-from bot.faq.models import MIN_QUESTIONS, FaqEntry, FaqFile, SynonymFile
+from bot.faq.models import MIN_QUESTIONS, FaqEntry, FaqFile, OffTopicFile, SynonymFile
 from bot.faq.text import Tokenizer
 
 
@@ -23,6 +24,11 @@ class Knowledge:
     filler_words: frozenset[str]
     domain_terms: frozenset[str]
     userdict: Path
+    # Words that alone make a message too vague to answer (knowledge/generic_words.txt).
+    generic_words: frozenset[str] = frozenset()
+    # Messages that are about something else (knowledge/off_topic.yaml): the classifier's
+    # "none of the entries".
+    off_topic: tuple[str, ...] = ()
 
     def fingerprint(self) -> str:
         """Everything tokenisation depends on, as one string for cache keys."""
@@ -31,13 +37,34 @@ class Knowledge:
                 {e.id: e.model_dump(mode="json") for e in self.entries.values()},
                 ensure_ascii=False,
             ),
-            json.dumps(
-                [self.synonyms, self.typos, self.english_synonyms, sorted(self.filler_words)],
-                ensure_ascii=False,
-            ),
-            self.userdict.read_text(encoding="utf-8"),
+            self.fingerprint_of_words(),
         ]
         return "\n".join(parts)
+
+    def training_texts(self) -> dict[str, list[str]]:
+        """Per entry, what the classifier learns from: phrasings, title, keywords, English."""
+        texts: dict[str, list[str]] = {}
+        for entry in self.entries.values():
+            own = [*entry.questions, entry.title, *entry.keywords]
+            if entry.en is not None:
+                own += [*entry.en.questions, entry.en.title]
+            texts[entry.id] = own
+        return texts
+
+    def training_fingerprint(self) -> str:
+        """A short hash of the training texts and the tokenisation, to tell a stale model."""
+        data = json.dumps(
+            [self.training_texts(), self.off_topic, self.fingerprint_of_words()],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+    def fingerprint_of_words(self) -> str:
+        """The word lists tokenisation depends on."""
+        return json.dumps(
+            [self.synonyms, self.typos, self.english_synonyms, sorted(self.filler_words)],
+            ensure_ascii=False,
+        ) + self.userdict.read_text(encoding="utf-8")
 
     def corpus(self) -> str:
         """All text the index is built from (used to trim the jieba dictionary)."""
@@ -78,6 +105,8 @@ def load_knowledge(root: Path | None = None) -> Knowledge:
         filler_words=_read_word_list(root / "filler_words.txt"),
         domain_terms=_read_word_list(root / "domain_terms.txt"),
         userdict=root / "userdict.txt",
+        generic_words=_read_word_list(root / "generic_words.txt"),
+        off_topic=tuple(load_yaml(root / "off_topic.yaml", OffTopicFile).questions),
     )
 
 

@@ -72,3 +72,11 @@ class SynonymFile(BaseModel):
     typos: dict[str, str] = Field(default_factory=dict)
     # English words (stemmed when loaded) -> the word they are searched as: licence -> license.
     english: dict[str, str] = Field(default_factory=dict)
+
+
+class OffTopicFile(BaseModel):
+    """knowledge/off_topic.yaml: messages about something else, written by the team."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    questions: list[str] = Field(min_length=1)

@@ -28,6 +28,12 @@ FEATURES = (
     "known",
     "background",
     "margin",
+    "clf",
+    "clf_first",
+    "clf_top",
+    "clf_margin",
+    "clf_ratio",
+    "clf_none",
 )
 
 
