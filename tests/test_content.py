@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.content import load_yaml
 from bot.engine.texts import load_replies
@@ -98,3 +99,25 @@ def test_every_conversations_file_loads() -> None:
     assert "overseas_server" in load_precheck_texts().findings
     assert load_change_texts().add_domain
     assert load_reminder_texts()
+
+
+def test_parsed_yaml_is_cached_and_an_edited_file_is_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "faq.yaml"
+    entry = {
+        "id": "x",
+        "title": "标题",
+        "questions": ["一", "二", "三", "四", "五"],
+        "answer": "一个足够长的回答，写满十个字以上。",
+        "source": "《非经营性互联网信息服务备案管理办法》第五条",
+        "checked": "2026-12-03",
+    }
+    path.write_text(yaml.safe_dump({"entries": [entry]}, allow_unicode=True), encoding="utf-8")
+    cache = tmp_path / "cache"
+    first = load_yaml(path, FaqFile, cache)
+    assert len(list(cache.glob("yaml-*.json"))) == 1
+    assert load_yaml(path, FaqFile, cache) == first == load_yaml(path, FaqFile)
+    path.write_text(
+        yaml.safe_dump({"entries": [{**entry, "title": "新标题"}]}, allow_unicode=True),
+        encoding="utf-8",
+    )
+    assert load_yaml(path, FaqFile, cache).entries[0].title == "新标题"

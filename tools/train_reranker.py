@@ -42,9 +42,10 @@ from bot.faq.retriever import Retriever  # noqa: E402
 MAX_WRONG = 0.05
 # Off-topic questions that may get a did-you-mean menu rather than a plain refusal.
 MAX_OFF_TOPIC_MENUS = 0.05
-# Classifier weights smaller than this are dropped: they change no ranking and would
-# triple the file.
-WEIGHT_CUT = 0.1
+# Classifier weights smaller than this are dropped. Out of fold on the tuning part, cutting at
+# 0.1, 0.2, 0.3 and 0.5 ranks the right entry first equally often (54-56%), while each step
+# shortens what the bot adds up per question; 0.3 keeps a margin.
+WEIGHT_CUT = 0.3
 FOLDS = 5
 # A feature seen in one phrasing only is noise to the model and bulk to the file.
 MIN_DF = 2

@@ -23,6 +23,7 @@ _BM25_WEIGHTS = (4.0, 2.0, 0.6)
 # Character pairs of longer words let "实名认证" meet "实名" and survive odd segmentation;
 # they count less than whole words.
 _BIGRAM_WEIGHT = 0.6
+_MAX_QUERY_TERMS = 16
 _CJK_RUN = re.compile(r"^[\u4e00-\u9fff]{3,}$")
 
 
@@ -119,8 +120,13 @@ class FaqIndex:
         self._known = frozenset(self._idf)
         # A word no entry uses is as informative as the rarest known word.
         self._unknown_idf = math.log(1 + (total + 0.5) / 0.5)
+        # Every known feature's squared weight, looked up once: start-up builds a norm for
+        # each of several thousand phrasings.
+        squared = {t: self.weight(t) ** 2 for t in self._idf}
         self._phrasings: dict[str, list[_Phrasing]] = {
-            eid: [_Phrasing(eid, f, self._norm(f)) for f in sets if f]
+            eid: [
+                _Phrasing(eid, f, math.sqrt(sum(map(squared.__getitem__, f)))) for f in sets if f
+            ]
             for eid, sets in per_entry.items()
         }
 
@@ -129,14 +135,15 @@ class FaqIndex:
         idf = self._idf.get(feature, self._unknown_idf)
         return idf * _BIGRAM_WEIGHT if feature.startswith("#") else idf
 
-    def _norm(self, feats: frozenset[str]) -> float:
-        return math.sqrt(sum(self.weight(f) ** 2 for f in feats))
-
     def search(self, tokens: list[str], limit: int = 10) -> list[Hit]:
         """Entries ranked by BM25 for the query words (any word may match)."""
         terms = {t for t in tokens if t}
         if not terms:
             return []
+        if len(terms) > _MAX_QUERY_TERMS:
+            # A long message would make FTS5 score every row for dozens of OR terms; its
+            # rarest words decide the ranking anyway.
+            terms = set(sorted(terms, key=self.weight, reverse=True)[:_MAX_QUERY_TERMS])
         query = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(terms))
         try:
             rows = self._db.execute(

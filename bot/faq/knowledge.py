@@ -74,14 +74,14 @@ class Knowledge:
         return "\n".join(parts)
 
 
-def load_knowledge(root: Path | None = None) -> Knowledge:
-    """Read every knowledge file; duplicate ids fail loudly."""
+def load_knowledge(root: Path | None = None, cache_dir: Path | None = None) -> Knowledge:
+    """Read every knowledge file; duplicate ids fail loudly (`cache_dir`: see `load_yaml`)."""
     root = root or knowledge_dir()
     entries: dict[str, FaqEntry] = {}
     origin: dict[str, Path] = {}
     duplicates: list[str] = []
     for path in sorted((root / "faq").glob("*.yaml")):
-        for entry in load_yaml(path, FaqFile).entries:
+        for entry in load_yaml(path, FaqFile, cache_dir).entries:
             if entry.id in entries:
                 duplicates.append(
                     f"{path}: duplicate entry id {entry.id!r} (first in {origin[entry.id]})"
@@ -106,7 +106,7 @@ def load_knowledge(root: Path | None = None) -> Knowledge:
         domain_terms=_read_word_list(root / "domain_terms.txt"),
         userdict=root / "userdict.txt",
         generic_words=_read_word_list(root / "generic_words.txt"),
-        off_topic=tuple(load_yaml(root / "off_topic.yaml", OffTopicFile).questions),
+        off_topic=tuple(load_yaml(root / "off_topic.yaml", OffTopicFile, cache_dir).questions),
     )
 
 

@@ -33,7 +33,7 @@ SUGGESTION_COUNT = 3
 CANDIDATES = 10
 # The classifier's best entries join BM25's candidates: it ranks the right one first more
 # often than BM25 does, and BM25 misses entries whose phrasings share few whole words.
-CLASSIFIER_CANDIDATES = 10
+CLASSIFIER_CANDIDATES = 5
 # Weights of the three fit signals; they sum to 1 so the confidence stays in [0, 1].
 _W_PHRASING, _W_COVERAGE, _W_BM25 = 0.2, 0.5, 0.3
 # In a message with background, how much the question sentence's own fit counts.
@@ -70,7 +70,7 @@ class Match(BaseModel):
 def load_retriever(cache_dir: Path) -> Retriever:
     """Load knowledge/ and build the retriever (caches live in `cache_dir`)."""
     return Retriever(
-        load_knowledge(),
+        load_knowledge(cache_dir=cache_dir),
         cache_dir=cache_dir,
         model_path=knowledge_dir() / "reranker.json",
         classifier_path=knowledge_dir() / "classifier.json",
@@ -186,7 +186,9 @@ class Retriever:
             hits += [
                 h for h in side.index.search(every, limit=CANDIDATES) if h.entry_id not in seen
             ]
-        every_class = self.classifier.probabilities(asked, asked_tokens) if self.classifier else []
+        # The classifier reads the whole message: out of fold on the tuning part it ranks the
+        # right entry first more often so (54% against 51% on the question sentence alone).
+        every_class = self.classifier.probabilities(question, every) if self.classifier else []
         none = next((p for eid, p in every_class if eid == NONE_CLASS), 0.0)
         classified = [(eid, p) for eid, p in every_class if eid in self.kb.entries]
         if classified:
