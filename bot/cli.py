@@ -184,7 +184,7 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     # Only the FAQ: no database, no dialogue, no channels, so a one-shot answer starts fast.
     from bot.engine.guard import clean_text, input_problem
-    from bot.engine.texts import Language, load_replies, render_entry
+    from bot.engine.texts import Language, decline_text, load_replies, render_entry
     from bot.faq.retriever import Verdict, load_retriever
 
     replies = load_replies()
@@ -215,7 +215,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
                 head = replies.en.did_you_mean if english else replies.did_you_mean
                 answer = f"{head}\n{titles}"
             else:
-                answer = (replies.en.out_of_scope if english else replies.out_of_scope).strip()
+                answer = decline_text(replies, match.about_filing, english).strip()
             payload = {
                 "matched": match.verdict is Verdict.ANSWER,
                 "entry_id": match.entry_id,

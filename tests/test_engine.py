@@ -38,6 +38,32 @@ def test_off_topic_question_gets_the_polite_scope_reply(chat: EngineChat) -> Non
     assert "ICP 备案" in reply and "来源" not in reply
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "个人网站备案需要多久？",
+        "备案号到底咋回事",
+        "管局那边一直没动静",
+        "do I need to file my domain",
+    ],
+)
+def test_a_filing_question_is_never_told_it_is_outside_the_scope(
+    chat: EngineChat, app: App, question: str
+) -> None:
+    [reply] = chat.send(question)
+    replies = app.engine.replies
+    for scope in (replies.out_of_scope, replies.en.out_of_scope):
+        assert scope.splitlines()[0] not in reply.text
+    # An answer, a menu, or the honest "no sure answer": each names a way on.
+    assert (
+        reply.choices
+        or "来源" in reply.text
+        or "Source:" in reply.text
+        or "换个说法" in (reply.text)
+        or "another way" in reply.text
+    )
+
+
 def test_a_number_picks_one_of_the_offered_choices(chat: EngineChat, app: App) -> None:
     replies = chat.send("/forget")
     assert [c.label for c in replies[0].choices] == ["确认删除", "不删除"]

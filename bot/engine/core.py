@@ -15,7 +15,14 @@ from bot.dialogue.runner import Prompt
 from bot.engine.brief import brief
 from bot.engine.guard import clean_text, input_problem
 from bot.engine.state import ConversationState
-from bot.engine.texts import Language, Replies, entry_body, render_entry, source_line
+from bot.engine.texts import (
+    Language,
+    Replies,
+    decline_text,
+    entry_body,
+    render_entry,
+    source_line,
+)
 from bot.faq.retriever import Match, Retriever, Verdict
 from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing
 from bot.privacy import contains_personal_data
@@ -224,9 +231,7 @@ class Engine:
             ]
             prompt = self.replies.en.did_you_mean if english else self.replies.did_you_mean
             return self._reply(msg, prompt, choices)
-        return self._reply(
-            msg, self.replies.en.out_of_scope if english else self.replies.out_of_scope
-        )
+        return self._reply(msg, decline_text(self.replies, match.about_filing, english))
 
     def _entry_reply(
         self,

@@ -20,6 +20,7 @@ class EnglishReplies(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     out_of_scope: str
+    not_found: str
     did_you_mean: str
     faq_footer: str
     chinese_only: str
@@ -36,6 +37,7 @@ class Replies(BaseModel):
     start: str
     help: str
     out_of_scope: str
+    not_found: str
     did_you_mean: str
     faq_footer: str
     input_empty: str
@@ -89,3 +91,11 @@ def source_line(entry: FaqEntry, replies: Replies, language: Language = "zh") ->
 def render_entry(entry: FaqEntry, replies: Replies, language: Language = "zh") -> str:
     """An FAQ answer in `language` with its source as the last line."""
     return f"{entry_body(entry, replies, language)}\n{source_line(entry, replies, language)}"
+
+
+def decline_text(replies: Replies, about_filing: bool, english: bool) -> str:
+    """The reply to a question with no sure entry: "not found" for a filing question, else
+    "outside my scope"."""
+    if about_filing:
+        return replies.en.not_found if english else replies.not_found
+    return replies.en.out_of_scope if english else replies.out_of_scope

@@ -34,6 +34,7 @@ FEATURES = (
     "clf_margin",
     "clf_ratio",
     "clf_none",
+    "cue",
 )
 
 
