@@ -103,7 +103,8 @@ class _Side:
 
 
 class Retriever:
-    """Tokenises, ranks with BM25, and scores confidence as IDF-weighted coverage."""
+    """Finds candidates with BM25 and the entry classifier; the reranker orders them and says
+    how sure it is."""
 
     def __init__(
         self,
