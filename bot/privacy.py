@@ -12,6 +12,14 @@ ID_NUMBER_RE = re.compile(
 )
 MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Secrets that libraries put in log lines: httpx logs every Bot API URL, which carries the
+# bot token (https://api.telegram.org/bot<id>:<secret>/getUpdates); a WeCom robot webhook
+# URL carries its key; a logged subscribe frame would carry the bot's secret.
+_SECRETS = (
+    (re.compile(r"(?<![\d:])\d{5,12}:[A-Za-z0-9_-]{30,}"), "<bot-token>"),
+    (re.compile(r"([?&]key=)[A-Za-z0-9-]{8,}"), r"\1<key>"),
+    (re.compile(r"""(["']?secret["']?\s*[:=]\s*["']?)[^"',\s}]+""", re.I), r"\1<secret>"),
+)
 
 
 def mask_id_number(value: str) -> str:
@@ -52,14 +60,16 @@ def contains_personal_data(text: str) -> bool:
 
 
 def redact(text: str) -> str:
-    """Mask every ID number, mobile number and e-mail address found in free text."""
+    """Mask every ID number, mobile number, e-mail address and secret found in free text."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
     text = ID_NUMBER_RE.sub(lambda m: mask_id_number(m.group()), text)
     text = MOBILE_RE.sub(lambda m: mask_mobile(m.group()), text)
     return EMAIL_RE.sub(lambda m: mask_email(m.group()), text)
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites every log record so personal data never reaches a handler."""
+    """Rewrites every log record so personal data and secrets never reach a handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Render the message once, redact it, and drop the args."""

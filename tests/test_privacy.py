@@ -3,6 +3,8 @@
 import io
 import logging
 
+import pytest
+
 from bot.privacy import install_log_redaction, mask_email, mask_id_number, mask_mobile, redact
 
 
@@ -37,3 +39,56 @@ def test_log_records_and_tracebacks_are_redacted() -> None:
     text = stream.getvalue()
     assert "138****5678" in text and "110***********002X" in text
     assert "13812345678" not in text and "11010519491231002X" not in text
+
+
+@pytest.mark.parametrize(
+    ("logger_name", "message", "args", "secret"),
+    [
+        # httpx's own format, as python-telegram-bot's requests produce it.
+        (
+            "httpx",
+            'HTTP Request: %s %s "%s %d %s"',
+            (
+                "POST",
+                "https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getUpdates",
+                "HTTP/1.1",
+                200,
+                "OK",
+            ),
+            "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+        ),
+        (
+            "bot.channels.wecom",
+            "posting to %s",
+            (
+                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa",
+            ),
+            "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa",
+        ),
+        (
+            "bot.channels.wecom",
+            "sent %s",
+            ('{"cmd": "aibot_subscribe", "body": {"bot_id": "b1", "secret": "s3cr3t-Value_9"}}',),
+            "s3cr3t-Value_9",
+        ),
+    ],
+)
+def test_secrets_in_library_log_lines_are_redacted(
+    logger_name: str, message: str, args: tuple[object, ...], secret: str
+) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger(logger_name)
+    saved = (logger.propagate, logger.level)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    install_log_redaction(logger)
+    try:
+        logger.info(message, *args)
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate, logger.level = saved
+    text = stream.getvalue()
+    assert text.strip() and secret not in text
+    assert "api.telegram.org" in text or "qyapi" in text or "aibot_subscribe" in text
