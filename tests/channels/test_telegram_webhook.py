@@ -12,6 +12,7 @@ import pytest
 from bot.app import App
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.webhook import (
+    MAX_BODY_BYTES,
     SECRET_HEADER,
     build_webhook_app,
     webhook_paths,
@@ -81,6 +82,30 @@ async def test_a_bad_body_gets_400_with_a_sentence(
     assert response.text.startswith("Bad Request: ") and sentence in response.text
     assert response.text.endswith(".")
     assert target.fed == []
+
+
+async def test_a_body_over_1_mb_gets_413_and_is_not_read(
+    client: tuple[httpx.AsyncClient, FakeTarget],
+) -> None:
+    http, target = client
+    padding = "x" * MAX_BODY_BYTES
+    declared = await http.post(
+        "/telegram", json={"update_id": 9, "pad": padding}, headers={SECRET_HEADER: SECRET}
+    )
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted while read
+        yield b'{"update_id": 10, "pad": "'
+        for _ in range(MAX_BODY_BYTES // 65536 + 1):
+            yield b"x" * 65536
+        yield b'"}'
+
+    streamed = await http.post("/telegram", content=chunks(), headers={SECRET_HEADER: SECRET})
+    assert (declared.status_code, streamed.status_code) == (413, 413)
+    assert declared.text.startswith("Payload Too Large: ") and declared.text.endswith(".")
+    assert target.fed == []
+    just_under = {"update_id": 11, "pad": "x" * (MAX_BODY_BYTES - 100)}
+    ok = await http.post("/telegram", json=just_under, headers={SECRET_HEADER: SECRET})
+    assert ok.status_code == 200 and [u["update_id"] for u in target.fed] == [11]
 
 
 async def test_healthz(client: tuple[httpx.AsyncClient, FakeTarget]) -> None:

@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 JSON = dict[str, Any]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_PATH = "/telegram"
+# No Telegram update comes near 1 MB (a message is at most 4,096 characters, media are file
+# ids); a bigger body is a client error or an attack on memory, refused before it is read.
+MAX_BODY_BYTES = 1_048_576
 
 
 class WebhookTarget(Protocol):
@@ -53,8 +56,13 @@ def build_webhook_app(
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, expected):
             return PlainTextResponse(f"Forbidden: missing or wrong {SECRET_HEADER} header.", 403)
+        body = await _body_within(request, MAX_BODY_BYTES)
+        if body is None:
+            return PlainTextResponse(
+                f"Payload Too Large: a Telegram update is at most {MAX_BODY_BYTES} bytes.", 413
+            )
         try:
-            update = json.loads(await request.body())
+            update = json.loads(body)
         except ValueError:
             return PlainTextResponse("Bad Request: the body is not JSON.", 400)
         if not isinstance(update, dict) or type(update.get("update_id")) is not int:
@@ -74,6 +82,21 @@ def build_webhook_app(
 
     routes = [Route(p, telegram, methods=["POST"]) for p in paths or [DEFAULT_PATH]]
     return Starlette(routes=[*routes, Route("/healthz", healthz, methods=["GET"])])
+
+
+async def _body_within(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed `limit` (by header or by reading)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def webhook_server(
