@@ -244,3 +244,27 @@ def test_anything_else_after_forget_deletes_nothing(app: App, typed: str) -> Non
     chat.say("/forget")
     chat.say(typed)
     assert app.storage.reminders.open_for_user("terminal", "u1") != []
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["forget", "forget confirm", "remind done 1", "filing x", "../../etc", "确认删除", "a" * 300],
+)
+def test_a_deep_link_payload_other_than_filing_only_greets(app: App, payload: str) -> None:
+    """A start link carries no authority: whoever crafted it, anything but `filing` (which
+    opens the presser's own form in private) gets the greeting and changes nothing."""
+    chat = EngineChat(app.engine)
+    chat.send("备案要多久")
+    before = app.storage.db.execute("SELECT state FROM sessions").fetchall()
+    [reply] = chat.send(f"/start {payload}")
+    assert reply.text == app.engine.replies.start.format(bot_name=app.engine.bot_name).strip()
+    assert not reply.choices
+    assert app.storage.db.execute("SELECT state FROM sessions").fetchall() == before
+
+
+def test_the_filing_deep_link_opens_the_form_only_in_private(app: App) -> None:
+    group = EngineChat(app.engine, chat_id="-100", kind=ChatKind.GROUP)
+    in_group = group.send("/start filing")
+    assert len(in_group) == 1 and "（1/" not in in_group[0].text
+    private = EngineChat(app.engine).send("/start filing")
+    assert private[-1].text.startswith("（1/")
