@@ -223,6 +223,9 @@ class Retriever:
         # Filing words anywhere in the message count: the background often names them.
         domain = 1.0 if side.domain_terms & set(every) else OFF_DOMAIN_FACTOR
         cues = _CUES.intersection(asked_tokens)
+        rank_of = {eid: i for i, (eid, _) in enumerate(classified)}
+        # Only generic words ("ICP question"): never answered outright (see `match`).
+        vague = float(not set(every) - side.generic_words)
         rows = []
         for rank, hit in enumerate(hits):
             fit, fit_whole = fits[hit.entry_id], whole[hit.entry_id]
@@ -239,9 +242,10 @@ class Retriever:
                 "known": fit.known,
                 "background": float(bool(background)),
                 "margin": 0.0,
-                **_classifier_signals(classified, hit.entry_id),
+                **_classifier_signals(classified, rank_of.get(hit.entry_id, len(classified))),
                 "clf_none": none,
                 "cue": _cue_agreement(cues, side.index.title_vocab.get(hit.entry_id)),
+                "vague": vague,  # not a reranker feature
             }
             rows.append((hit.entry_id, self._hand_confidence(signals), signals))
         # How far a candidate stands above the next best tells a sure match from a toss-up.
@@ -285,34 +289,27 @@ class Retriever:
             "score": top_score,
             "language": language,
             "best_entry_id": top_id,
-            "about_filing": top_signals["domain"] == 1.0
-            and top_signals.get("clf_none", 0.0) < ABOUT_FILING_NONE_MAX,
+            "about_filing": _about_filing(top_signals, ABOUT_FILING_NONE_MAX),
         }
-        if top_score >= answer_at and not self._vague(question, language):
+        if top_score >= answer_at and not top_signals["vague"]:
             return Match(verdict=Verdict.ANSWER, entry_id=top_id, **found)
-        if top_score >= suggest_at or self._plainly_about_filing(top_score, top_signals):
+        # Below the trained menu threshold, a plainly filing message still gets the best
+        # guesses: "outside my scope" would be wrong for it.
+        if top_score >= suggest_at or (
+            top_score >= MENU_FLOOR and _about_filing(top_signals, MENU_NONE_MAX)
+        ):
             return Match(verdict=Verdict.SUGGEST, suggestions=suggestions, **found)
         return Match(verdict=Verdict.DECLINE, **found)
-
-    @staticmethod
-    def _plainly_about_filing(score: float, signals: dict[str, float]) -> bool:
-        """A filing word, and the classifier sees no other subject: "outside my scope" would be
-        wrong even when no entry is a sure match, so the best guesses are offered instead."""
-        return (
-            score >= MENU_FLOOR
-            and signals["domain"] == 1.0
-            and signals.get("clf_none", 1.0) < MENU_NONE_MAX
-        )
-
-    def _vague(self, question: str, language: Language) -> bool:
-        """True when the message names no topic, only filing and asking ("ICP question")."""
-        side = self._sides["en" if language == "en" else "zh"]
-        return not set(side.tokens(question)) - side.generic_words
 
     def title(self, entry_id: str, language: Language) -> str:
         """An entry's title in `language` when it has one there, else its Chinese title."""
         entry = self.kb.entries[entry_id]
         return entry.en.title if language == "en" and entry.en else entry.title
+
+
+def _about_filing(signals: dict[str, float], none_max: float) -> bool:
+    """A filing word in the message, and the classifier's P(none) below `none_max`."""
+    return signals["domain"] == 1.0 and signals["clf_none"] < none_max
 
 
 def _cue_agreement(cues: frozenset[str], title: frozenset[str] | None) -> float:
@@ -322,12 +319,12 @@ def _cue_agreement(cues: frozenset[str], title: frozenset[str] | None) -> float:
     return 1.0 if title and cues & title else 0.0
 
 
-def _classifier_signals(classified: list[tuple[str, float]], entry_id: str) -> dict[str, float]:
-    """The classifier's view of one candidate: its probability and rank, and how sure the
-    classifier is overall (its best probability, and the best's lead over the second)."""
+def _classifier_signals(classified: list[tuple[str, float]], rank: int) -> dict[str, float]:
+    """The classifier's view of the candidate at `rank` in `classified` (len when absent): its
+    probability and rank, and how sure the classifier is overall (its best probability, and
+    the best's lead over the second)."""
     if not classified:
         return dict.fromkeys(("clf", "clf_first", "clf_top", "clf_margin", "clf_ratio"), 0.0)
-    rank = next((i for i, (eid, _) in enumerate(classified) if eid == entry_id), len(classified))
     probability = classified[rank][1] if rank < len(classified) else 0.0
     top = classified[0][1]
     second = classified[1][1] if len(classified) > 1 else 0.0
