@@ -2,6 +2,8 @@
 
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -21,21 +23,32 @@ def test_redact_finds_numbers_in_free_text_but_not_order_numbers() -> None:
     assert "2026112712345678901" in out
 
 
-def test_log_records_and_tracebacks_are_redacted() -> None:
+@contextmanager
+def captured(logger_name: str) -> Iterator[io.StringIO]:
+    """What `logger_name` writes at INFO and above, through the redacting filter only."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    logger = logging.getLogger("test.privacy")
+    logger = logging.getLogger(logger_name)
+    saved = (logger.propagate, logger.level)
     logger.propagate = False
+    logger.setLevel(logging.INFO)
     logger.addHandler(handler)
     install_log_redaction(logger)
     try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate, logger.level = saved
+
+
+def test_log_records_and_tracebacks_are_redacted() -> None:
+    with captured("test.privacy") as stream:
+        logger = logging.getLogger("test.privacy")
         logger.warning("user typed %s", "13812345678")
         try:
             raise ValueError("bad id 11010519491231002X")
         except ValueError:
             logger.exception("failed")
-    finally:
-        logger.removeHandler(handler)
     text = stream.getvalue()
     assert "138****5678" in text and "110***********002X" in text
     assert "13812345678" not in text and "11010519491231002X" not in text
@@ -76,19 +89,8 @@ def test_log_records_and_tracebacks_are_redacted() -> None:
 def test_secrets_in_library_log_lines_are_redacted(
     logger_name: str, message: str, args: tuple[object, ...], secret: str
 ) -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    logger = logging.getLogger(logger_name)
-    saved = (logger.propagate, logger.level)
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    install_log_redaction(logger)
-    try:
-        logger.info(message, *args)
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate, logger.level = saved
+    with captured(logger_name) as stream:
+        logging.getLogger(logger_name).info(message, *args)
     text = stream.getvalue()
     assert text.strip() and secret not in text
     assert "api.telegram.org" in text or "qyapi" in text or "aibot_subscribe" in text
