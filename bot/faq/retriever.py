@@ -182,8 +182,7 @@ class Retriever:
         self, question: str, limit: int = 5, language: Language | None = None
     ) -> list[tuple[str, float]]:
         """(entry id, confidence) best first; used by `match` and by the evaluation."""
-        scored = [(eid, round(score, 4)) for eid, score, _ in self.candidates(question, language)]
-        return scored[:limit]
+        return _scores(self.candidates(question, language))[:limit]
 
     def candidates(
         self, question: str, language: Language | None = None
@@ -277,7 +276,7 @@ class Retriever:
         rows = self.candidates(question, language)
         if not rows:
             return Match(verdict=Verdict.DECLINE, language=language)
-        ranked = [(eid, round(score, 4)) for eid, score, _ in rows]
+        ranked = _scores(rows)
         top_id, top_score = ranked[0]
         top_signals = rows[0][2]
         suggestions = [
@@ -305,6 +304,11 @@ class Retriever:
         """An entry's title in `language` when it has one there, else its Chinese title."""
         entry = self.kb.entries[entry_id]
         return entry.en.title if language == "en" and entry.en else entry.title
+
+
+def _scores(rows: list[tuple[str, float, dict[str, float]]]) -> list[tuple[str, float]]:
+    """(entry id, confidence to four places) of candidate rows, in their order."""
+    return [(eid, round(score, 4)) for eid, score, _ in rows]
 
 
 def _about_filing(signals: dict[str, float], none_max: float) -> bool:
