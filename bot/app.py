@@ -71,7 +71,7 @@ def build_telegram_channel(app: App, stack: str = "ptb", **options: Any) -> Tele
     return build_channel(
         engine=app.engine,
         settings=app.settings.telegram,
-        seen=app.storage.seen_updates,
+        store=app.storage.inbox,
         error_text=app.engine.replies.error,
         stack=stack,
         **options,

@@ -25,6 +25,8 @@ class TelegramSettings(BaseModel):
     # The Bot API root without `/bot`; tests point it at the emulator on 127.0.0.1.
     api_base_url: str = "https://api.telegram.org"
     webhook_secret: SecretStr | None = None
+    # Seconds a stop waits for queued updates; what is left is kept for the next start.
+    shutdown_grace: float = Field(default=10.0, ge=0)
 
 
 class WecomSettings(BaseModel):

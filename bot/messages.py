@@ -36,6 +36,9 @@ class Incoming(BaseModel):
     mentioned: bool = False
     reply_to_bot: bool = False
     message_id: str | None = None
+    # The kept update this message came in (bot.channels.inbox): the turn that handles it
+    # drops it in its own transaction, so a crash never makes a turn run twice.
+    update_id: str | None = None
     # Platform detail travels with the message; the core never reads it.
     raw: dict[str, Any] | None = Field(default=None, repr=False)
 

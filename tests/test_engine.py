@@ -268,3 +268,18 @@ def test_the_filing_deep_link_opens_the_form_only_in_private(app: App) -> None:
     assert len(in_group) == 1 and "（1/" not in in_group[0].text
     private = EngineChat(app.engine).send("/start filing")
     assert private[-1].text.startswith("（1/")
+
+
+def test_the_turn_that_handles_a_kept_update_drops_it_with_the_state_it_saved(app: App) -> None:
+    """If the process dies after the turn commits, the update is not handled a second time
+    (the answer given to 主体类型 would be taken as the next question's answer)."""
+    from bot.messages import ChatRef, Incoming
+
+    inbox = app.storage.inbox
+    chat = ChatRef(channel="telegram", chat_id="42", kind=ChatKind.PRIVATE)
+    for update_id, text in [("1", "/filing"), ("2", "个人")]:
+        inbox.accept("telegram", update_id, "42", "{}")
+        app.engine.handle(Incoming(chat=chat, user_id="42", text=text, update_id=update_id))
+        assert inbox.waiting("telegram") == []
+    state = app.storage.sessions.load("telegram", "42", "42")
+    assert state is not None and "个人" in state

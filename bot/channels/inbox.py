@@ -1,17 +1,22 @@
-"""From a platform's update to the engine and back: dedupe, order per chat, typing, sending.
+"""From a platform's update to the engine and back: keep, dedupe, order per chat, typing, send.
 
-A platform's handler only calls `Inbox.submit(update)`, which returns at once. Updates of one
-chat wait in that chat's queue and are handled one at a time; different chats run
-concurrently. The engine is synchronous (SQLite, jieba), so it runs in one worker thread: the
-event loop stays free for network I/O and typing indicators, and the storage connection is
-never used by two threads at once. What is platform-specific (reading an update, showing
-"typing…") is handed in as a `Platform`.
+A platform's handler awaits `Inbox.accept(update)`, which returns once the update is kept in
+the database (with its dedupe record, in one transaction): only then may a webhook answer
+200. Updates of one chat wait in that chat's queue and are handled one at a time; different
+chats run concurrently. The turn that handles an update drops it from the kept ones in the
+turn's own transaction, so an update is handled once even across a crash; what a shutdown
+could not finish is handled at the next start (`resume`). The engine is synchronous
+(SQLite, jieba), so it runs in one worker thread: the event loop stays free for network I/O
+and typing indicators, and the storage connection is never used by two threads at once.
+What is platform-specific (reading an update, showing "typing…") is handed in as a
+`Platform`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -20,26 +25,26 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from bot.channels.base import ReplyEngine
 from bot.messages import ChatRef, Incoming, Outbox, Outgoing, SendError
-from bot.storage.base import SeenUpdates
+from bot.storage.base import InboxStore
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 U = TypeVar("U")
-U_contra = TypeVar("U_contra", contravariant=True)
+JSON = dict[str, Any]
 
 
-class Platform(Protocol[U_contra]):
-    """What the inbox needs from a platform about its updates."""
+class Platform(Protocol):
+    """What the inbox needs from a platform about its updates (JSON, as the platform sent it)."""
 
-    def update_id(self, update: U_contra) -> str | int | None:
+    def update_id(self, update: JSON) -> str | int | None:
         """The id redeliveries share (None: cannot be deduplicated, so it is dropped)."""
         ...
 
-    def queue_key(self, update: U_contra) -> str:
+    def queue_key(self, update: JSON) -> str:
         """Which chat's queue the update waits in."""
         ...
 
-    async def translate(self, update: U_contra) -> Incoming | None:
+    async def translate(self, update: JSON) -> Incoming | None:
         """The update as an `Incoming` (None: nothing for the engine, e.g. a join event)."""
         ...
 
@@ -55,6 +60,8 @@ class ChatQueues(Generic[U]):
         self._handle = handle
         self._queues: dict[str, deque[U]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        # Set when the grace period is over: workers finish the update in hand, start no other.
+        self._closing = False
 
     def submit(self, chat_id: str, update: U) -> None:
         """Queue an update behind the earlier ones of the same chat."""
@@ -70,7 +77,7 @@ class ChatQueues(Generic[U]):
     async def _drain(self, chat_id: str) -> None:
         queue = self._queues[chat_id]
         try:
-            while queue:
+            while queue and not self._closing:
                 update = queue.popleft()
                 try:
                     await self._handle(update)
@@ -78,7 +85,7 @@ class ChatQueues(Generic[U]):
                     logger.exception("an update failed")
         finally:
             del self._workers[chat_id]
-            if not queue:
+            if not queue or self._closing:
                 del self._queues[chat_id]
 
     async def join(self, timeout: float) -> bool:
@@ -92,25 +99,30 @@ class ChatQueues(Generic[U]):
             await asyncio.wait(list(self._workers.values()), timeout=remaining)
         return True
 
-    async def close(self, timeout: float = 10.0) -> None:
-        """Finish what is queued (up to `timeout`), then cancel the rest, with a log line."""
-        if not await self.join(timeout):
-            logger.warning("shutting down with %d updates unhandled", self.pending)
+    async def close(self, timeout: float = 10.0, in_hand: float = 10.0) -> int:
+        """Finish what is queued within `timeout`; then finish only the updates in hand
+        (within `in_hand` more seconds, then cancel them). Returns how many were not started."""
+        if await self.join(timeout):
+            return 0
+        self._closing = True
+        not_started = sum(len(q) for q in self._queues.values())
+        if not await self.join(in_hand):
             for task in list(self._workers.values()):
                 task.cancel()
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        return not_started
 
 
-class Inbox(Generic[U]):
-    """Dedupe -> one queue per chat -> engine (worker thread) -> outbox, for one channel."""
+class Inbox:
+    """Keep and dedupe -> one queue per chat -> engine (worker thread) -> outbox, for a channel."""
 
     def __init__(
         self,
         *,
         channel: str,
-        platform: Platform[U],
+        platform: Platform,
         engine: ReplyEngine,
-        seen: SeenUpdates,
+        store: InboxStore,
         outbox: Outbox,
         error_text: str,
         typing_delay: float = 1.0,
@@ -119,36 +131,64 @@ class Inbox(Generic[U]):
         on_chat_gone: Callable[[ChatRef], object] | None = None,
     ) -> None:
         self.channel, self.platform = channel, platform
-        self.engine, self.seen, self.outbox = engine, seen, outbox
+        self.engine, self.store, self.outbox = engine, store, outbox
         self.error_text = error_text
         self.typing_delay, self.typing_repeat = typing_delay, typing_repeat
         # Called (in the core's thread) when the platform says a chat is gone for good.
         self.on_chat_gone = on_chat_gone
         self._own_executor = executor is None
         self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix="beian-core")
-        self.queues: ChatQueues[U] = ChatQueues(self._handle)
+        self.queues: ChatQueues[tuple[str, JSON]] = ChatQueues(self._handle)
 
-    def submit(self, update: U) -> None:
-        """Called by the platform's handler for every update; returns at once."""
-        self.queues.submit(self.platform.queue_key(update), update)
+    async def accept(self, update: JSON) -> bool:
+        """Keep the update and queue it; False for a duplicate (or an update without an id).
+
+        It returns once the update is committed: a webhook's 200 must mean "kept"."""
+        update_id = self.platform.update_id(update)
+        if update_id is None:
+            logger.info("%s update without an id: dropped", self.channel)
+            return False
+        key = self.platform.queue_key(update)
+        body = json.dumps(update, ensure_ascii=False)
+        if not await self._core(self.store.accept, self.channel, str(update_id), key, body):
+            logger.info("%s update %s already handled: skipped", self.channel, update_id)
+            return False
+        self.queues.submit(key, (str(update_id), update))
+        return True
+
+    async def resume(self) -> int:
+        """Queue the updates kept but not handled before the last stop; returns how many."""
+        waiting = await self._core(self.store.waiting, self.channel)
+        for kept in waiting:
+            self.queues.submit(kept.queue_key, (kept.update_id, json.loads(kept.body)))
+        if waiting:
+            logger.info("%s: handling %d updates kept from before", self.channel, len(waiting))
+        return len(waiting)
 
     async def close(self, timeout: float = 10.0) -> None:
-        """Finish queued updates, then release the worker thread."""
-        await self.queues.close(timeout)
+        """Finish queued updates within `timeout`, then release the worker thread; the ones
+        not started stay kept for the next start."""
+        if left := await self.queues.close(timeout):
+            logger.warning(
+                "%s: stopping with %d updates not handled yet: they are kept and handled at "
+                "the next start",
+                self.channel,
+                left,
+            )
         if self._own_executor:
             self.executor.shutdown(wait=True)
 
     async def _core(self, func: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
 
-    async def _handle(self, update: U) -> None:
-        update_id = self.platform.update_id(update)
-        if update_id is None or not await self._core(self.seen.claim, self.channel, update_id):
-            logger.info("%s update %s already handled: skipped", self.channel, update_id)
-            return
+    async def _handle(self, kept: tuple[str, JSON]) -> None:
+        update_id, update = kept
         incoming = await self.platform.translate(update)
         if incoming is None:
+            await self._core(self.store.done, self.channel, update_id)
             return
+        # The engine drops the kept update in the turn's transaction (`Incoming.update_id`).
+        incoming = incoming.model_copy(update={"update_id": update_id})
         typing = asyncio.create_task(self._typing(incoming.chat))
         try:
             replies = await self._core(self.engine.handle, incoming)
@@ -157,6 +197,8 @@ class Inbox(Generic[U]):
             replies = [Outgoing(chat=incoming.chat, text=self.error_text)]
         finally:
             typing.cancel()
+        # Turns that change nothing (a group message not for the bot) have no transaction.
+        await self._core(self.store.done, self.channel, update_id)
         for reply in replies:
             try:
                 await self.outbox.send(reply)

@@ -122,8 +122,8 @@ class Engine:
             return [self._reply(msg, self.replies.error)]
 
     def _turn(self, msg: Incoming, text: str) -> list[Outgoing]:
-        # One transaction per turn: the filing row and the conversation state are written
-        # together, and both are committed before the reply leaves.
+        # One transaction per turn: the filing row, the conversation state and the handled
+        # update's removal from the inbox are written together, before the reply leaves.
         with self.storage.transaction():
             state = self._load_state(msg)
             before = state.model_dump_json()
@@ -136,6 +136,8 @@ class Engine:
             after = state.model_dump_json()
             if after != before and not state._deleted:
                 self.storage.sessions.save(msg.chat.channel, msg.chat.chat_id, msg.user_id, after)
+            if msg.update_id is not None:
+                self.storage.inbox.done(msg.chat.channel, msg.update_id)
         if state._deleted:
             # Committed: now the bytes on disk, and whatever a channel kept (terminal exports).
             self.storage.scrub()

@@ -260,6 +260,35 @@ class SeenUpdates(ABC):
         """Forget ids older than a day; returns how many were forgotten."""
 
 
+@dataclass(frozen=True)
+class WaitingUpdate:
+    """An accepted update not yet handled: its id, its chat's queue and its JSON body."""
+
+    update_id: str
+    queue_key: str
+    body: str
+
+
+class InboxStore(ABC):
+    """Updates accepted from a platform and not yet handled.
+
+    A webhook answers 200 only after `accept` has committed, and the platform never resends
+    an update it got 200 for: this table is then the only copy, until the turn that handles
+    it calls `done` in its own transaction."""
+
+    @abstractmethod
+    def accept(self, channel: str, update_id: str, queue_key: str, body: str) -> bool:
+        """Claim the id and keep the update, in one transaction; False for a duplicate."""
+
+    @abstractmethod
+    def waiting(self, channel: str) -> list[WaitingUpdate]:
+        """The channel's accepted, unhandled updates, oldest first."""
+
+    @abstractmethod
+    def done(self, channel: str, update_id: str) -> None:
+        """The update is handled: drop its body (a no-op when already dropped)."""
+
+
 class Storage(ABC):
     """One database: its stores, a transaction spanning them, forgetting a user, closing."""
 
@@ -282,6 +311,11 @@ class Storage(ABC):
     @abstractmethod
     def seen_updates(self) -> SeenUpdates:
         """Handled update ids."""
+
+    @property
+    @abstractmethod
+    def inbox(self) -> InboxStore:
+        """Accepted updates not yet handled."""
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -54,7 +55,7 @@ async def scripted_bot(
         token=emu.token,
         api_root=emu.base_url + "/",
         engine=engine,
-        seen=storage.seen_updates,
+        store=storage.inbox,
         error_text="抱歉，出了问题。",
         limiter=fast_limits,
         typing_delay=0.25,
@@ -152,3 +153,41 @@ async def test_an_expired_button_is_answered_and_not_guessed(
     await settle(scripted_bot)
     assert "失效" in (emu.answered_callbacks[0]["text"] or "")
     assert [m.text for m in engine.seen] == ["问"]
+
+
+async def test_updates_not_started_at_a_stop_are_kept_and_handled_once_at_the_next_start(
+    stack: str, emu: BotApiEmulator, tmp_path: Path
+) -> None:
+    """A webhook answered 200 for each: after the stop only the database has them."""
+    channel_class = {"ptb": PtbChannel, "aiogram": AiogramChannel}[stack]
+    engine = ScriptedEngine(echo, delay=0.02)
+
+    def run(storage: SqliteStorage) -> TelegramChannel:
+        return channel_class(
+            token=emu.token, api_root=emu.base_url, engine=engine, store=storage.inbox,
+            error_text="抱歉", limiter=fast_limits, grace=0.0,
+        )  # fmt: skip
+
+    users = [emu.add_user(f"U{n}") for n in range(6)]
+    texts = [f"m{k}" for k in range(5)]
+    storage = SqliteStorage(tmp_path / "bot.db")
+    first = run(storage)
+    await first.start(polling=False)
+    updates = [emu.send_message(user.id, user, text) for text in texts for user in users]
+    # Posted at once, as Telegram does over several connections; each one twice (a resend).
+    await asyncio.gather(*(first.feed(u) for u in updates for _ in range(2) if u is not None))
+    await first.stop()
+    storage.close()
+    storage = SqliteStorage(tmp_path / "bot.db")  # as after a restart
+    kept = storage.inbox.waiting("telegram")
+    assert 0 < len(kept) < len(users) * len(texts)
+    second = run(storage)
+    await second.start(polling=False)
+    for user in users:
+        await emu.wait_for_messages(user.id, count=len(texts))
+    await settle(second)
+    await second.stop()
+    for user in users:
+        assert [m.text for m in emu.sent_messages(user.id)] == [f"echo {t}" for t in texts]
+    assert storage.inbox.waiting("telegram") == []
+    storage.close()

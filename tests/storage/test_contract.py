@@ -96,6 +96,37 @@ def test_an_update_is_claimed_once_a_day_per_channel(storage: Storage, now: list
     assert seen.prune() == 1  # wecom's id is now over a day old
 
 
+def test_an_accepted_update_is_kept_in_order_until_done_and_never_accepted_twice(
+    storage: Storage,
+) -> None:
+    inbox = storage.inbox
+    assert inbox.accept("telegram", "7", "chat-a", '{"update_id": 7}') is True
+    assert inbox.accept("telegram", "5", "chat-b", '{"update_id": 5}') is True
+    assert inbox.accept("telegram", "7", "chat-a", '{"update_id": 7}') is False  # a resend
+    assert inbox.accept("wecom", "7", "room", '{"msgid": "7"}') is True
+    assert [(w.update_id, w.queue_key) for w in inbox.waiting("telegram")] == [
+        ("7", "chat-a"),
+        ("5", "chat-b"),
+    ]
+    inbox.done("telegram", "7")
+    inbox.done("telegram", "7")  # a second done is harmless
+    assert [w.body for w in inbox.waiting("telegram")] == ['{"update_id": 5}']
+    # Handled and dropped, the id is still remembered: a late resend is not handled again.
+    assert inbox.accept("telegram", "7", "chat-a", '{"update_id": 7}') is False
+    assert [w.update_id for w in inbox.waiting("wecom")] == ["7"]
+
+
+def test_an_update_dropped_inside_a_rolled_back_turn_stays_kept(storage: Storage) -> None:
+    storage.inbox.accept("telegram", "1", "chat-a", "{}")
+    with pytest.raises(RuntimeError), storage.transaction():
+        storage.inbox.done("telegram", "1")
+        raise RuntimeError("the turn failed")
+    assert [w.update_id for w in storage.inbox.waiting("telegram")] == ["1"]
+    with storage.transaction():
+        storage.inbox.done("telegram", "1")
+    assert storage.inbox.waiting("telegram") == []
+
+
 def test_forget_user_leaves_nothing_of_that_user_and_all_of_the_others(storage: Storage) -> None:
     fill_user(storage, "u1")
     fill_user(storage, "u2")

@@ -1,9 +1,9 @@
 """What both Telegram stacks share around their framework: start, stop, outbox, webhook feed.
 
 A stack subclass (`stack_ptb.PtbChannel`, `stack_aiogram.AiogramChannel`) supplies the
-framework objects, its `BotCalls` and the two ways updates come in (polling or `feed`).
-Everything it receives goes to `self.inbox.submit(update_json)`; the channel itself is the
-inbox's `Platform`: it reads Bot API updates and shows "typing…".
+framework objects, its `BotCalls`, polling, and `parse` (the framework's check that a
+webhook body is an update). Every update goes to `await self.inbox.accept(update_json)`; the
+channel itself is the inbox's `Platform`: it reads Bot API updates and shows "typing…".
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from bot.channels.telegram.codec import (
 )
 from bot.channels.telegram.outbox import BotCalls, SplittingOutbox, TelegramOutbox
 from bot.messages import ChatRef, Incoming, Outbox, Outgoing, SendError
-from bot.storage.base import SeenUpdates
+from bot.storage.base import InboxStore
 
 logger = logging.getLogger(__name__)
 JSON = dict[str, Any]
@@ -77,27 +77,28 @@ class TelegramChannel(Channel):
         token: str,
         api_root: str,
         engine: ReplyEngine,
-        seen: SeenUpdates,
+        store: InboxStore,
         error_text: str,
         limiter: OutboxLayer = _no_layer,
         typing_delay: float = 1.0,
         poll_timeout: int = 10,
         on_chat_gone: Callable[[ChatRef], object] | None = None,
         webhook: Webhook | None = None,
+        grace: float = 10.0,
     ) -> None:
         self.token = token
         # The Bot API server's root without `/bot` (the emulator in tests).
         self.api_root = api_root.rstrip("/")
-        self.engine, self.seen, self.error_text = engine, seen, error_text
+        self.engine, self.store, self.error_text = engine, store, error_text
         self.limiter, self.typing_delay, self.poll_timeout = limiter, typing_delay, poll_timeout
         self.on_chat_gone = on_chat_gone
-        self.webhook = webhook
+        self.webhook, self.grace = webhook, grace
         self.keys = CallbackKeys()
         self.polling = False
         self._raw = _WhenStarted()
         #: Where replies and reminders go: split, rate-limited, then Telegram.
         self.outbox: Outbox = SplittingOutbox(limiter(self._raw))
-        self._inbox: Inbox[JSON] | None = None
+        self._inbox: Inbox | None = None
         self._me: BotIdentity | None = None
         self._calls: BotCalls | None = None
         self._server: Any = None
@@ -121,8 +122,8 @@ class TelegramChannel(Channel):
         """Close the HTTP session."""
 
     @abstractmethod
-    async def feed(self, update: JSON) -> None:
-        """Webhook mode: hand one raw update to the framework (ValueError if it is not one)."""
+    def parse(self, update: JSON) -> None:
+        """The framework's check that a webhook body is an update (ValueError if not)."""
 
     @abstractmethod
     async def set_webhook(self, url: str, secret: str) -> None:
@@ -135,7 +136,7 @@ class TelegramChannel(Channel):
     # ---- shared -------------------------------------------------------------------------------
 
     @property
-    def inbox(self) -> Inbox[JSON]:
+    def inbox(self) -> Inbox:
         """The inbox every update goes through (after start)."""
         if self._inbox is None:
             raise RuntimeError("channel not started")
@@ -162,7 +163,7 @@ class TelegramChannel(Channel):
             channel=CHANNEL,
             platform=self,
             engine=self.engine,
-            seen=self.seen,
+            store=self.store,
             outbox=self.outbox,
             error_text=self.error_text,
             typing_delay=self.typing_delay,
@@ -171,6 +172,8 @@ class TelegramChannel(Channel):
             on_chat_gone=self.on_chat_gone,
         )
         self.polling = polling
+        # What the last run accepted and could not finish goes first, ahead of new updates.
+        await self._inbox.resume()
         await self._start_updates(polling)
         logger.info("telegram (%s) started as @%s", self.stack, self._me.username)
 
@@ -178,9 +181,17 @@ class TelegramChannel(Channel):
         """Stop taking updates, finish the queued ones, close the session."""
         await self._stop_updates()
         if self._inbox is not None:
-            await self._inbox.close()
+            await self._inbox.close(self.grace)
         self._raw.target = None
         await self._close()
+
+    async def feed(self, update: JSON) -> None:
+        """Webhook mode: check and keep one update; returns once it is committed.
+
+        It goes to the inbox without the framework's dispatcher: the dispatcher would queue
+        it in memory and the webhook would answer 200 before it is kept."""
+        self.parse(update)
+        await self.inbox.accept(update)
 
     def health(self) -> JSON:
         """What /healthz reports."""
@@ -198,16 +209,21 @@ class TelegramChannel(Channel):
         return self.is_polling()
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Polling: wait for `stop`. Webhook: register it and serve until SIGINT/SIGTERM."""
+        """Polling: wait for `stop`. Webhook: register it and serve until `stop`."""
         if self.webhook is None:
             await stop.wait()
             return
         from bot.channels.telegram.webhook import webhook_server
 
         hook = self.webhook
-        self._server = webhook_server(self, hook.url, hook.secret, hook.host, hook.port)
+        server = self._server = webhook_server(self, hook.url, hook.secret, hook.host, hook.port)
         await self.set_webhook(hook.url, hook.secret)
-        await self._server.serve()
+        serving = asyncio.create_task(server.serve())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        stopping.cancel()
+        await serving
 
     # ---- the inbox's Platform ----------------------------------------------------------
 

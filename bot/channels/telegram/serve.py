@@ -1,7 +1,7 @@
 """Build the Telegram channel on a stack and serve it until SIGINT/SIGTERM.
 
 It takes what it needs from the composition root (the engine, the Telegram settings, the
-seen-updates store, callbacks), never the `App` itself: that would close a circle.
+inbox store, callbacks), never the `App` itself: that would close a circle.
 The chat libraries are imported inside `build_channel`: `beian-bot ask` must not pay for them.
 """
 
@@ -19,7 +19,7 @@ from bot.channels.telegram.channel import TelegramChannel, Webhook
 from bot.channels.telegram.outbox import telegram_limiter
 from bot.config import TelegramSettings
 from bot.errors import ConfigError
-from bot.storage.base import SeenUpdates
+from bot.storage.base import InboxStore
 
 STACKS = ("ptb", "aiogram")
 
@@ -47,7 +47,7 @@ def build_channel(
     *,
     engine: ReplyEngine,
     settings: TelegramSettings,
-    seen: SeenUpdates,
+    store: InboxStore,
     error_text: str,
     stack: str = "ptb",
     **options: Any,
@@ -62,11 +62,12 @@ def build_channel(
         raise ConfigError(f"unknown Telegram stack {stack!r}: use one of {STACKS}")
     token = settings.token
     options.setdefault("limiter", telegram_limiter)
+    options.setdefault("grace", settings.shutdown_grace)
     return channel_class(
         token=token.get_secret_value() if token else "",
         api_root=settings.api_base_url,
         engine=engine,
-        seen=seen,
+        store=store,
         error_text=error_text,
         **options,
     )
@@ -75,10 +76,9 @@ def build_channel(
 async def serve(
     channel: TelegramChannel, services: Sequence[Service], heartbeat: Path | None
 ) -> None:
-    """Run the channel and its services until SIGINT/SIGTERM (uvicorn's own in webhook mode)."""
+    """Run the channel and its services until SIGINT/SIGTERM, then stop them in order."""
     stop = asyncio.Event()
-    if channel.webhook is None:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     await channel.run(stop, heartbeat, services)

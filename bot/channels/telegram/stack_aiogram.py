@@ -150,10 +150,10 @@ class AiogramChannel(TelegramChannel):
         return AiogramCalls(self._bot)
 
     async def _on_message(self, message: Message, event_update: Update) -> None:
-        self.inbox.submit(_as_json(event_update))
+        await self.inbox.accept(_as_json(event_update))
 
     async def _on_button(self, query: CallbackQuery, event_update: Update) -> None:
-        self.inbox.submit(_as_json(event_update))
+        await self.inbox.accept(_as_json(event_update))
 
     async def _start_updates(self, polling: bool) -> None:
         if not polling:
@@ -190,13 +190,12 @@ class AiogramChannel(TelegramChannel):
     def is_polling(self) -> bool:
         return self._polling is not None and not self._polling.done()
 
-    async def feed(self, update: JSON) -> None:
+    def parse(self, update: JSON) -> None:
         try:
-            parsed = Update.model_validate(update, context={"bot": self.bot})
+            Update.model_validate(update, context={"bot": self.bot})
         except ValidationError as exc:
             problems = exc.error_count()
             raise ValueError(f"not a Telegram update: {problems} invalid field(s)") from exc
-        await self.dispatcher.feed_update(self.bot, parsed)
 
     async def set_webhook(self, url: str, secret: str) -> None:
         await _call(

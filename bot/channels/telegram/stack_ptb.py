@@ -156,7 +156,7 @@ class PtbChannel(TelegramChannel):
         return PtbCalls(application)
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        self.inbox.submit(update.to_dict())
+        await self.inbox.accept(update.to_dict())
 
     async def _start_updates(self, polling: bool) -> None:
         await self.application.start()
@@ -185,12 +185,11 @@ class PtbChannel(TelegramChannel):
         updater = self._application.updater if self._application else None
         return updater is not None and updater.running
 
-    async def feed(self, update: JSON) -> None:
+    def parse(self, update: JSON) -> None:
         try:
-            parsed = Update.de_json(update, self.application.bot)
+            Update.de_json(update, self.application.bot)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a Telegram update: {exc}") from exc
-        await self.application.update_queue.put(parsed)
 
     async def set_webhook(self, url: str, secret: str) -> None:
         await _call(

@@ -1,15 +1,17 @@
 """Webhook mode: a Starlette app for Telegram's POSTs (secret-token checked) and /healthz.
 
-The route only checks, parses and hands the update to the stack's framework, which hands it
-to the inbox.s queue, then answers 200 at once: Telegram resends an update that is not
-answered within about a minute, and the engine's work must not hold the connection.
+The route checks and parses the update and has the channel keep it in the database, then
+answers 200 at once: Telegram resends an update that is not answered within about a minute,
+and never one it got 200 for, so 200 means "kept", not "handled".
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -32,7 +34,7 @@ class WebhookTarget(Protocol):
     """A started channel, as the webhook sees it."""
 
     async def feed(self, update: JSON) -> None:
-        """Hand one update to the framework; ValueError when it is not an update."""
+        """Keep one update (returns once it is committed); ValueError when it is not one."""
         ...
 
     def health(self) -> JSON:
@@ -99,12 +101,23 @@ async def _body_within(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the caller owns SIGINT/SIGTERM.
+
+    uvicorn's handlers re-raise the signal when `serve()` returns, which kills the process
+    before the channel's stop can finish (and keep) the queued updates."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def webhook_server(
     target: WebhookTarget, url: str, secret: str, host: str, port: int
 ) -> uvicorn.Server:
-    """A uvicorn server for the webhook app; `await server.serve()` runs it until a signal."""
+    """A uvicorn server for the webhook app; it serves until `server.should_exit` is set."""
     app = build_webhook_app(target, secret, webhook_paths(url))
     config = uvicorn.Config(
         app, host=host, port=port, lifespan="off", log_level="warning", access_log=False
     )
-    return uvicorn.Server(config)
+    return _Server(config)

@@ -109,7 +109,8 @@ class WecomChannel(Channel):
 
     async def stop(self) -> None:
         """Finish queued messages, then disconnect."""
-        await self.queues.close(10.0)
+        if dropped := await self.queues.close(10.0):
+            logger.warning("WeCom: stopping with %d messages not handled: dropped", dropped)
         self._stop.set()
         if self._runner is not None and not self._runner.done():
             await asyncio.wait({self._runner}, timeout=5)

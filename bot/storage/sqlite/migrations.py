@@ -95,3 +95,22 @@ def m003_reminders(db: Database) -> None:
     db.execute("CREATE INDEX reminders_by_user ON reminders (channel, user_id, series)")
     # The terminal's per-chat claim and pausing a chat that blocked the bot.
     db.execute("CREATE INDEX reminders_by_chat ON reminders (channel, chat_id, status)")
+
+
+@migrations()
+def m004_inbox(db: Database) -> None:
+    """Accepted updates not yet handled, so an update acknowledged with 200 is never lost."""
+    # `seq` keeps the order of acceptance, which is the order a chat's updates are handled in.
+    db.execute(
+        """
+        CREATE TABLE inbox (
+            seq INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            update_id TEXT NOT NULL,
+            queue_key TEXT NOT NULL,
+            body TEXT NOT NULL,
+            accepted_at REAL NOT NULL,
+            UNIQUE (channel, update_id)
+        )
+        """
+    )

@@ -1,4 +1,4 @@
-"""`SqliteStorage`: the four stores on one sqlite-utils connection, one file (or memory)."""
+"""`SqliteStorage`: the five stores on one sqlite-utils connection, one file (or memory)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bot.storage.sqlite.connection import open_database, write_transaction
 from bot.storage.sqlite.filings import SqliteFilings
 from bot.storage.sqlite.reminders import SqliteReminders
 from bot.storage.sqlite.sessions import SqliteSessions
-from bot.storage.sqlite.updates import SqliteSeenUpdates
+from bot.storage.sqlite.updates import SqliteInbox, SqliteSeenUpdates
 
 logger = logging.getLogger(__name__)
 # Every table that holds a user's data, keyed by (channel, user_id).
@@ -30,6 +30,7 @@ class SqliteStorage(Storage):
         self._filings = SqliteFilings(self.db)
         self._reminders = SqliteReminders(self.db)
         self._seen = SqliteSeenUpdates(self.db, clock)
+        self._inbox = SqliteInbox(self.db, self._seen)
 
     @property
     def sessions(self) -> SqliteSessions:
@@ -50,6 +51,11 @@ class SqliteStorage(Storage):
     def seen_updates(self) -> SqliteSeenUpdates:
         """Handled update ids."""
         return self._seen
+
+    @property
+    def inbox(self) -> SqliteInbox:
+        """Accepted updates not yet handled."""
+        return self._inbox
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -1,4 +1,4 @@
-"""Update ids a channel has already handled, so a redelivered update is handled once."""
+"""Update ids a channel has already handled, and the accepted updates not yet handled."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
-from bot.storage.base import REMEMBER_SECONDS, SeenUpdates
+from bot.storage.base import REMEMBER_SECONDS, InboxStore, SeenUpdates, WaitingUpdate
+from bot.storage.sqlite.connection import write_transaction
 
 # Pruning is a range delete on an index; doing it every few hundred claims keeps it cheap.
 _PRUNE_EVERY = 500
@@ -41,3 +42,37 @@ class SqliteSeenUpdates(SeenUpdates):
             "DELETE FROM seen_updates WHERE seen_at < ?", (self.clock() - REMEMBER_SECONDS,)
         )
         return cursor.rowcount
+
+
+class SqliteInbox(InboxStore):
+    """The inbox table, claimed through the seen-updates store in the same transaction."""
+
+    def __init__(self, db: Database, seen: SqliteSeenUpdates) -> None:
+        self.db = db
+        self.seen = seen
+
+    def accept(self, channel: str, update_id: str, queue_key: str, body: str) -> bool:
+        """Claim the id and keep the update, in one transaction; False for a duplicate."""
+        with write_transaction(self.db.conn, "accept"):
+            if not self.seen.claim(channel, update_id):
+                return False
+            self.db.execute(
+                "INSERT INTO inbox (channel, update_id, queue_key, body, accepted_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, update_id) DO NOTHING",
+                (channel, update_id, queue_key, body, self.seen.clock()),
+            )
+        return True
+
+    def waiting(self, channel: str) -> list[WaitingUpdate]:
+        """The channel's accepted, unhandled updates, oldest first."""
+        rows = self.db.execute(
+            "SELECT update_id, queue_key, body FROM inbox WHERE channel = ? ORDER BY seq",
+            (channel,),
+        ).fetchall()
+        return [WaitingUpdate(*row) for row in rows]
+
+    def done(self, channel: str, update_id: str) -> None:
+        """Drop the handled update's body."""
+        self.db.execute(
+            "DELETE FROM inbox WHERE channel = ? AND update_id = ?", (channel, update_id)
+        )
