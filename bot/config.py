@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # Which backend `open_storage` opens; only SQLite exists so far.
     storage: Literal["sqlite"] = "sqlite"
     db_path: Path = Field(default_factory=_default_db_path)
+    # Fernet keys for personal values at rest, comma-separated (the first seals); unset: a key
+    # file beside the database, made on first run (bot.storage.crypto).
+    data_key: SecretStr | None = None
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     log_level: str = "WARNING"
     timezone: str = "Asia/Shanghai"

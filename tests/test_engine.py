@@ -220,11 +220,19 @@ def test_forget_scrubs_the_open_database_files(app: App) -> None:
     def on_disk() -> bytes:
         return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
 
-    assert "示例科技有限公司".encode() in on_disk()
+    values = ["示例科技有限公司", "91350100M000100Y43", "example.cn", "示例科技产品介绍"]
+    for value in values:  # sealed at rest: never plaintext, even before /forget
+        assert value.encode() not in on_disk(), value
+    sealed = [
+        row[0][-40:].encode()
+        for table, column in [("sessions", "state"), ("filings", "data"), ("filings", "label")]
+        for row in app.storage.db.execute(f"SELECT {column} FROM {table}").fetchall()
+    ]
+    assert sealed and all(token in on_disk() for token in sealed)
     chat.say("/forget")
     assert "已删除" in chat.say("确认删除")[0]
-    for value in ["示例科技有限公司", "91350100M000100Y43", "example.cn", "示例科技产品介绍"]:
-        assert value.encode() not in on_disk(), value
+    for token in sealed:  # the ciphertext is gone too: a leaked key later opens nothing
+        assert token not in on_disk(), token
 
 
 @pytest.mark.parametrize("typed", ["确认删除", "确认", "是", "yes", "1"])

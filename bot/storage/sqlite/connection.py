@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,9 @@ def open_database(path: Path | str) -> Database:
     """Open (creating if needed) and migrate the database; ':memory:' works for units."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Only the bot's user may read it; SQLite gives the -wal and -shm files the same mode.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
     # check_same_thread=False: channels may call the synchronous core from a worker thread;
     # every write still goes through this one connection, one statement at a time.
     conn = sqlite3.connect(str(path), check_same_thread=False, timeout=10)

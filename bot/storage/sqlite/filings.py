@@ -8,22 +8,24 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.storage.base import FilingRow, FilingStore
+from bot.storage.crypto import DataCipher
 from bot.storage.sqlite.connection import utc_now_iso
 
 
 class SqliteFilings(FilingStore):
     """CRUD for filings, always scoped to (channel, user)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cipher: DataCipher) -> None:
         self.db = db
+        self.cipher = cipher
 
     def create(self, channel: str, user_id: str, form_id: str, label: str) -> int:
         """A new empty filing; returns its id."""
         now = utc_now_iso()
         cursor = self.db.execute(
             "INSERT INTO filings (channel, user_id, form_id, label, status, data, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, 'collecting', '{}', ?, ?)",
-            (channel, user_id, form_id, label, now, now),
+            " updated_at) VALUES (?, ?, ?, ?, 'collecting', ?, ?, ?)",
+            (channel, user_id, form_id, self.cipher.seal(label), self.cipher.seal("{}"), now, now),
         )
         return int(cursor.lastrowid or 0)
 
@@ -42,8 +44,8 @@ class SqliteFilings(FilingStore):
             "UPDATE filings SET data = ?, label = ?, status = ?, updated_at = ?"
             " WHERE id = ? AND channel = ? AND user_id = ?",
             (
-                json.dumps(data, ensure_ascii=False),
-                label,
+                self.cipher.seal(json.dumps(data, ensure_ascii=False)),
+                self.cipher.seal(label),
                 status,
                 utc_now_iso(),
                 filing_id,
@@ -77,9 +79,9 @@ class SqliteFilings(FilingStore):
             FilingRow(
                 id=r[0],
                 form_id=r[1],
-                label=r[2],
+                label=self.cipher.open(r[2]),
                 status=r[3],
-                data=json.loads(r[4]),
+                data=json.loads(self.cipher.open(r[4])),
                 updated_at=r[5],
             )
             for r in rows

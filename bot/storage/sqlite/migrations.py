@@ -114,3 +114,9 @@ def m004_inbox(db: Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m005_meta(db: Database) -> None:
+    """Facts about the database itself: the data key's check value, the sealing done."""
+    db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")

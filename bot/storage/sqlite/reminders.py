@@ -18,6 +18,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.storage.base import OPEN_STATUSES, NewReminder, ReminderStore, StoredReminder
+from bot.storage.crypto import DataCipher
 from bot.storage.sqlite.connection import write_transaction
 
 _INSERT = (
@@ -27,8 +28,10 @@ _INSERT = (
 )
 
 
-def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> StoredReminder:
+def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...], cipher: DataCipher) -> StoredReminder:
     record = {d[0]: v for d, v in zip(cursor.description, values, strict=True)}
+    record["user_name"] = cipher.open(record["user_name"])
+    record["payload"] = cipher.open(record["payload"])
     record["urgent"] = bool(record["urgent"])
     record["late"] = bool(record["late"])
     return StoredReminder(**record)
@@ -37,8 +40,9 @@ def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> StoredReminder:
 class SqliteReminders(ReminderStore):
     """Reminder rows in SQLite; safe to use from several connections on one file."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cipher: DataCipher) -> None:
         self.db = db
+        self.cipher = cipher
 
     # ---- transactions ------------------------------------------------------------------
 
@@ -50,7 +54,7 @@ class SqliteReminders(ReminderStore):
 
     def _select(self, sql: str, params: Sequence[Any]) -> list[StoredReminder]:
         cursor = self.db.conn.execute(sql, tuple(params))
-        return [_row(cursor, values) for values in cursor.fetchall()]
+        return [_row(cursor, values, self.cipher) for values in cursor.fetchall()]
 
     # ---- what users do -----------------------------------------------------------------
 
@@ -76,7 +80,7 @@ class SqliteReminders(ReminderStore):
                     (status, channel, user_id, series, *OPEN_STATUSES),
                 )
             for row in rows:
-                cursor = conn.execute(_INSERT, (*_values(row), now))
+                cursor = conn.execute(_INSERT, (*_values(row, self.cipher), now))
                 ids.append(int(cursor.lastrowid or 0))
         return ids
 
@@ -164,7 +168,7 @@ class SqliteReminders(ReminderStore):
         )
         with self._write() as conn:
             cursor = conn.execute(sql, (worker, lease_until, *params, limit))
-            rows = [_row(cursor, values) for values in cursor.fetchall()]
+            rows = [_row(cursor, values, self.cipher) for values in cursor.fetchall()]
         # RETURNING gives no order guarantee; callers send in due order.
         return sorted(rows, key=lambda r: (r.due_at, r.id))
 
@@ -198,7 +202,7 @@ class SqliteReminders(ReminderStore):
             if cursor.rowcount != 1:
                 return False
             if follow_up is not None:
-                conn.execute(_INSERT, (*_values(follow_up), now))
+                conn.execute(_INSERT, (*_values(follow_up, self.cipher), now))
             return True
 
     def mark_skipped(self, reminder_ids: Sequence[int], worker: str) -> None:
@@ -304,17 +308,17 @@ class SqliteReminders(ReminderStore):
         return int(row[0])
 
 
-def _values(row: NewReminder) -> tuple[Any, ...]:
+def _values(row: NewReminder, cipher: DataCipher) -> tuple[Any, ...]:
     return (
         row.channel,
         row.chat_id,
         row.chat_kind,
         row.user_id,
-        row.user_name,
+        cipher.seal(row.user_name),
         row.series,
         row.kind,
         row.step,
-        row.payload,
+        cipher.seal(row.payload),
         row.due_at,
         int(row.urgent),
     )

@@ -5,14 +5,16 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from bot.storage.base import SessionStore
+from bot.storage.crypto import DataCipher
 from bot.storage.sqlite.connection import utc_now_iso
 
 
 class SqliteSessions(SessionStore):
     """Load and save one conversation's state document."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cipher: DataCipher) -> None:
         self.db = db
+        self.cipher = cipher
 
     def load(self, channel: str, chat_id: str, user_id: str) -> str | None:
         """The saved state JSON, or None for a new conversation."""
@@ -20,7 +22,7 @@ class SqliteSessions(SessionStore):
             "SELECT state FROM sessions WHERE channel = ? AND chat_id = ? AND user_id = ?",
             (channel, chat_id, user_id),
         ).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else self.cipher.open(str(row[0]))
 
     def save(self, channel: str, chat_id: str, user_id: str, state: str) -> None:
         """Write the state (insert or replace)."""
@@ -29,5 +31,5 @@ class SqliteSessions(SessionStore):
             " VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (channel, chat_id, user_id)"
             " DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-            (channel, chat_id, user_id, state, utc_now_iso()),
+            (channel, chat_id, user_id, self.cipher.seal(state), utc_now_iso()),
         )

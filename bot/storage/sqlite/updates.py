@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sqlite_utils import Database
 
 from bot.storage.base import REMEMBER_SECONDS, InboxStore, SeenUpdates, WaitingUpdate
+from bot.storage.crypto import DataCipher
 from bot.storage.sqlite.connection import write_transaction
 
 # Pruning is a range delete on an index; doing it every few hundred claims keeps it cheap.
@@ -47,9 +48,10 @@ class SqliteSeenUpdates(SeenUpdates):
 class SqliteInbox(InboxStore):
     """The inbox table, claimed through the seen-updates store in the same transaction."""
 
-    def __init__(self, db: Database, seen: SqliteSeenUpdates) -> None:
+    def __init__(self, db: Database, seen: SqliteSeenUpdates, cipher: DataCipher) -> None:
         self.db = db
         self.seen = seen
+        self.cipher = cipher
 
     def accept(self, channel: str, update_id: str, queue_key: str, body: str) -> bool:
         """Claim the id and keep the update, in one transaction; False for a duplicate."""
@@ -59,7 +61,7 @@ class SqliteInbox(InboxStore):
             self.db.execute(
                 "INSERT INTO inbox (channel, update_id, queue_key, body, accepted_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, update_id) DO NOTHING",
-                (channel, update_id, queue_key, body, self.seen.clock()),
+                (channel, update_id, queue_key, self.cipher.seal(body), self.seen.clock()),
             )
         return True
 
@@ -69,7 +71,7 @@ class SqliteInbox(InboxStore):
             "SELECT update_id, queue_key, body FROM inbox WHERE channel = ? ORDER BY seq",
             (channel,),
         ).fetchall()
-        return [WaitingUpdate(*row) for row in rows]
+        return [WaitingUpdate(uid, key, self.cipher.open(body)) for uid, key, body in rows]
 
     def done(self, channel: str, update_id: str) -> None:
         """Drop the handled update's body."""
