@@ -73,6 +73,7 @@ def build_telegram_channel(app: App, stack: str = "ptb", **options: Any) -> Tele
         settings=app.settings.telegram,
         store=app.storage.inbox,
         error_text=app.engine.replies.error,
+        busy_text=app.engine.replies.flooded,
         stack=stack,
         **options,
     )

@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 U = TypeVar("U")
 JSON = dict[str, Any]
+# A chat with this many updates waiting gets one notice and its further updates are dropped
+# until it has caught up: 2,000 messages in ten seconds must not mean 2,000 answers over half
+# an hour, nor slow down everyone else.
+BACKLOG_LIMIT = 20
 
 
 class Platform(Protocol):
@@ -68,6 +72,11 @@ class ChatQueues(Generic[U]):
         self._queues.setdefault(chat_id, deque()).append(update)
         if chat_id not in self._workers:
             self._workers[chat_id] = asyncio.create_task(self._drain(chat_id))
+
+    def backlog(self, chat_id: str) -> int:
+        """Updates of one chat waiting behind the one in hand."""
+        queue = self._queues.get(chat_id)
+        return len(queue) if queue is not None else 0
 
     @property
     def pending(self) -> int:
@@ -125,6 +134,8 @@ class Inbox:
         store: InboxStore,
         outbox: Outbox,
         error_text: str,
+        busy_text: str,
+        backlog_limit: int = BACKLOG_LIMIT,
         typing_delay: float = 1.0,
         typing_repeat: float = 4.5,
         executor: ThreadPoolExecutor | None = None,
@@ -132,7 +143,11 @@ class Inbox:
     ) -> None:
         self.channel, self.platform = channel, platform
         self.engine, self.store, self.outbox = engine, store, outbox
-        self.error_text = error_text
+        self.error_text, self.busy_text = error_text, busy_text
+        self.backlog_limit = backlog_limit
+        # Chats told they are flooding; forgotten once their backlog has drained.
+        self._flooded: set[str] = set()
+        self._notices: set[asyncio.Task[None]] = set()
         self.typing_delay, self.typing_repeat = typing_delay, typing_repeat
         # Called (in the core's thread) when the platform says a chat is gone for good.
         self.on_chat_gone = on_chat_gone
@@ -153,8 +168,32 @@ class Inbox:
         if not await self._core(self.store.accept, self.channel, str(update_id), key, body):
             logger.info("%s update %s already handled: skipped", self.channel, update_id)
             return False
+        backlog = self.queues.backlog(key)
+        if backlog == 0:
+            self._flooded.discard(key)
+        elif backlog >= self.backlog_limit or key in self._flooded:
+            # Claimed, so a resend stays dropped too; not kept, so a restart does not revive it.
+            await self._core(self.store.done, self.channel, str(update_id))
+            self._tell_flooded(key, update)
+            return False
         self.queues.submit(key, (str(update_id), update))
         return True
+
+    def _tell_flooded(self, key: str, update: JSON) -> None:
+        if key in self._flooded:
+            return
+        self._flooded.add(key)
+        logger.warning("%s chat is flooding: updates dropped until it catches up", self.channel)
+        task = asyncio.create_task(self._notice(update))
+        self._notices.add(task)
+        task.add_done_callback(self._notices.discard)
+
+    async def _notice(self, update: JSON) -> None:
+        incoming = await self.platform.translate(update)
+        if incoming is None:
+            return
+        with contextlib.suppress(SendError):
+            await self.outbox.send(Outgoing(chat=incoming.chat, text=self.busy_text))
 
     async def resume(self) -> int:
         """Queue the updates kept but not handled before the last stop; returns how many."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels.inbox import BACKLOG_LIMIT
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.stack_aiogram import AiogramChannel
 from bot.channels.telegram.stack_ptb import PtbChannel
@@ -57,6 +58,7 @@ async def scripted_bot(
         engine=engine,
         store=storage.inbox,
         error_text="抱歉，出了问题。",
+        busy_text="太快了",
         limiter=fast_limits,
         typing_delay=0.25,
         poll_timeout=1,
@@ -165,7 +167,7 @@ async def test_updates_not_started_at_a_stop_are_kept_and_handled_once_at_the_ne
     def run(storage: SqliteStorage) -> TelegramChannel:
         return channel_class(
             token=emu.token, api_root=emu.base_url, engine=engine, store=storage.inbox,
-            error_text="抱歉", limiter=fast_limits, grace=0.0,
+            error_text="抱歉", busy_text="太快了", limiter=fast_limits, grace=0.0,
         )  # fmt: skip
 
     users = [emu.add_user(f"U{n}") for n in range(6)]
@@ -191,3 +193,38 @@ async def test_updates_not_started_at_a_stop_are_kept_and_handled_once_at_the_ne
         assert [m.text for m in emu.sent_messages(user.id)] == [f"echo {t}" for t in texts]
     assert storage.inbox.waiting("telegram") == []
     storage.close()
+
+
+async def test_a_flooding_chat_gets_one_notice_and_its_backlog_while_others_stay_fast(
+    emu: BotApiEmulator, scripted_bot: TelegramChannel, engine: ScriptedEngine
+) -> None:
+    """2,000 messages in ten seconds used to mean 2,000 answers over half an hour."""
+    engine.delay = 0.1  # slower than taking updates in, as sending at 1 message/s per chat is
+    flooder, other = emu.add_user("Flood"), emu.add_user("Calm")
+    burst = [emu.send_message(flooder.id, flooder, f"m{n}") for n in range(300)]
+    flood = asyncio.gather(*(scripted_bot.feed(u) for u in burst if u is not None))
+    await asyncio.sleep(0.05)
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    calm = emu.send_message(other.id, other, "备案要多久")
+    assert calm is not None
+    await scripted_bot.feed(calm)
+    [answer] = await emu.wait_for_messages(other.id)
+    waited = loop.time() - asked
+    await flood
+    await settle(scripted_bot, timeout=30)
+    got = [m.text for m in emu.sent_messages(flooder.id)]
+    assert answer.text == "echo 备案要多久" and waited < 1.0
+    assert got.count("太快了") == 1
+    echoes = [int(t.removeprefix("echo m")) for t in got if t != "太快了"]
+    # The backlog in order from the first (plus the one in hand), the rest dropped.
+    assert echoes == list(range(len(echoes)))
+    assert BACKLOG_LIMIT <= len(echoes) <= BACKLOG_LIMIT + 2
+    # Caught up, the chat is served again (and a resend of a dropped update stays dropped).
+    await scripted_bot.feed(burst[-1] or {})
+    again = emu.send_message(flooder.id, flooder, "还在吗")
+    assert again is not None
+    await scripted_bot.feed(again)
+    await settle(scripted_bot)
+    assert [m.text for m in emu.sent_messages(flooder.id)][-1] == "echo 还在吗"
+    assert len(emu.sent_messages(flooder.id)) == len(got) + 1

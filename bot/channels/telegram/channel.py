@@ -79,6 +79,7 @@ class TelegramChannel(Channel):
         engine: ReplyEngine,
         store: InboxStore,
         error_text: str,
+        busy_text: str,
         limiter: OutboxLayer = _no_layer,
         typing_delay: float = 1.0,
         poll_timeout: int = 10,
@@ -90,6 +91,7 @@ class TelegramChannel(Channel):
         # The Bot API server's root without `/bot` (the emulator in tests).
         self.api_root = api_root.rstrip("/")
         self.engine, self.store, self.error_text = engine, store, error_text
+        self.busy_text = busy_text
         self.limiter, self.typing_delay, self.poll_timeout = limiter, typing_delay, poll_timeout
         self.on_chat_gone = on_chat_gone
         self.webhook, self.grace = webhook, grace
@@ -166,6 +168,7 @@ class TelegramChannel(Channel):
             store=self.store,
             outbox=self.outbox,
             error_text=self.error_text,
+            busy_text=self.busy_text,
             typing_delay=self.typing_delay,
             # Telegram shows "typing…" for about five seconds per sendChatAction.
             typing_repeat=4.5,

@@ -49,6 +49,7 @@ def build_channel(
     settings: TelegramSettings,
     store: InboxStore,
     error_text: str,
+    busy_text: str,
     stack: str = "ptb",
     **options: Any,
 ) -> TelegramChannel:
@@ -69,6 +70,7 @@ def build_channel(
         engine=engine,
         store=store,
         error_text=error_text,
+        busy_text=busy_text,
         **options,
     )
 
