@@ -1,4 +1,4 @@
-"""`beian-bot`: the terminal chat by default, plus ask, eval, kb check, telegram, version.
+"""`beian-bot`: the terminal chat by default, plus ask, eval, kb, telegram, backup, version.
 
 Examples:
     beian-bot                      # chat in the terminal
@@ -8,6 +8,7 @@ Examples:
     beian-bot eval                 # accuracy on tests/data/faq_eval.yaml
     beian-bot kb check
     beian-bot telegram --stack aiogram   # needs BEIAN_TELEGRAM__TOKEN
+    beian-bot backup ~/beian-bot.bak     # safe while the bot runs; `restore PATH` reads it
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ _HELP = {
         "port": "webhook listen port",
         "version": "print versions",
         "wecom": "run the WeCom (企业微信) AI bot over its long connection",
+        "backup": "copy the database into a file, safe while the bot runs",
+        "backup_path": "the backup file to write (mode 0600; an existing file is replaced)",
+        "restore": "replace the database's content with a backup (the bot may keep running)",
+        "restore_path": "a file written by beian-bot backup",
     },
     "zh": {
         "description": "beian-bot：ICP 备案聊天助手。",
@@ -72,9 +77,15 @@ _HELP = {
         "port": "webhook 监听端口",
         "version": "显示版本",
         "wecom": "运行企业微信智能机器人（长连接）",
+        "backup": "把数据库备份到一个文件；机器人运行时也可以",
+        "backup_path": "要写入的备份文件（权限 0600；已有的文件会被替换）",
+        "restore": "用备份替换数据库的内容（机器人可以不停）",
+        "restore_path": "beian-bot backup 写出的文件",
     },
 }
-COMMANDS = frozenset({"chat", "ask", "eval", "kb", "telegram", "wecom", "version"})
+COMMANDS = frozenset(
+    {"chat", "ask", "eval", "kb", "telegram", "wecom", "backup", "restore", "version"}
+)
 
 
 def _locale_language() -> str:
@@ -117,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
     telegram.add_argument("--port", type=int, default=8080, help=h["port"])
 
     sub.add_parser("wecom", help=h["wecom"])
+
+    backup = sub.add_parser("backup", help=h["backup"])
+    backup.add_argument("path", type=Path, help=h["backup_path"])
+    restore = sub.add_parser("restore", help=h["restore"])
+    restore.add_argument("path", type=Path, help=h["restore_path"])
+
     sub.add_parser("version", help=h["version"])
     return parser
 
@@ -160,6 +177,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run_wecom(settings)
     if command == "kb":
         return _kb_check(settings)
+    if command in ("backup", "restore"):
+        return _backup_or_restore(command, args.path, settings)
     return _chat(args, settings)
 
 
@@ -273,6 +292,25 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         if questions:
             print()
             print(format_part(evaluate_part(retriever, questions, name, with_misses=False)))
+    return 0
+
+
+def _backup_or_restore(command: str, path: Path, settings: Settings) -> int:
+    import importlib
+
+    from bot.storage.base import BACKENDS
+
+    # By backend name, as open_storage does: the CLI never names a backend. Only SQLite
+    # exists so far, so the file is always BEIAN_DB_PATH.
+    backup = importlib.import_module(f"{BACKENDS[settings.storage]}.backup")
+    if command == "backup":
+        summary = backup.backup_to(settings.db_path, path)
+        done = f"wrote {summary.path} from {settings.db_path}"
+    else:
+        key = settings.data_key.get_secret_value() if settings.data_key else None
+        summary = backup.restore_from(path, settings.db_path, key)
+        done = f"restored {path} into {summary.path}"
+    print(f"{done}: {summary.reminders} reminder(s), {summary.filings} filing(s)")
     return 0
 
 
