@@ -27,9 +27,11 @@ from bot.faq.retriever import Match, Retriever, Verdict
 from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing
 from bot.privacy import contains_personal_data
 from bot.reminders import Owner, ReminderIntake, what_from_form
-from bot.storage.base import Storage
+from bot.storage.base import Storage, StorageUnavailable
 
 logger = logging.getLogger(__name__)
+# What a question's answer saves: losing it while the database takes no writes costs a menu.
+_CONVENIENCES = {"pending_choices", "more"}
 
 _COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 _MORE_WORDS = frozenset({"更多", "more", "/more", "继续", "展开"})
@@ -115,11 +117,29 @@ class Engine:
             return [self._reply(msg, problem)]
         try:
             return self._turn(msg, text)
+        except StorageUnavailable as exc:
+            logger.warning("cannot save a %s turn: %s", msg.chat.channel, exc)
+            return self._without_saving(msg, text)
         except Exception:
             # A bug must cost one reply, not the process or the user's data: the turn's
             # transaction was rolled back, so the state is exactly as before this message.
             logger.exception("engine failed on a %s message", msg.chat.channel)
             return [self._reply(msg, self.replies.error)]
+
+    def _without_saving(self, msg: Incoming, text: str) -> list[Outgoing]:
+        """The database takes no writes: a question is still answered (what it would save,
+        the menu and the rest of a cut answer, is a convenience), anything else is told that
+        nothing was saved rather than answered as if its step was taken."""
+        try:
+            with self.storage.reading():
+                state = self._load_state(msg)
+                before = state.model_dump(exclude=_CONVENIENCES)
+                replies = self._route(msg, text, state)
+                if state._deleted or state.model_dump(exclude=_CONVENIENCES) != before:
+                    raise StorageUnavailable("the turn changed the conversation")
+        except Exception:  # a write the turn tried, or the state it would change
+            return [self._reply(msg, self.replies.cannot_save)]
+        return replies
 
     def _turn(self, msg: Incoming, text: str) -> list[Outgoing]:
         # One transaction per turn: the filing row, the conversation state and the handled

@@ -57,6 +57,7 @@ class Replies(BaseModel):
     cancelled_nothing: str
     no_form: str
     error: str
+    cannot_save: str
     flooded: str
     language_set: str
     language_usage: str

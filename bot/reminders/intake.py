@@ -57,7 +57,7 @@ from bot.reminders.models import (
 )
 from bot.reminders.planner import SELF_CHECK
 from bot.reminders.texts import ReminderTexts, fill, load_reminder_texts
-from bot.storage.base import ReminderStore
+from bot.storage.base import ReminderStore, StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +230,8 @@ class ReminderIntake:
     # ---- helpers -----------------------------------------------------------------------
 
     def _failed(self, owner: Owner, exc: Exception, example_key: str) -> list[Outgoing]:
+        if isinstance(exc, StorageUnavailable):
+            raise exc  # not the user's wording: the engine says nothing could be saved
         # The message may contain personal data, the traceback frames do not: log those only.
         frames = "".join(traceback.format_tb(exc.__traceback__))
         logger.error("reminder intake failed (%s):\n%s", type(exc).__name__, frames)

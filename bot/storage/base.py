@@ -25,6 +25,13 @@ OPEN_STATUSES = ("pending", "paused", "claimed")
 REMEMBER_SECONDS = 24 * 3600
 
 
+class StorageUnavailable(Exception):
+    """The database cannot take a write now (disk full, read-only): nothing was saved.
+
+    Backends raise it instead of their driver's error, so the core can say so to the user
+    and a webhook can answer 503 (the platform then resends) instead of pretending."""
+
+
 # ---- row models ------------------------------------------------------------------------------
 
 
@@ -320,6 +327,11 @@ class Storage(ABC):
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """Everything inside commits together or not at all; nested blocks join the outer one."""
+
+    @abstractmethod
+    def reading(self) -> AbstractContextManager[None]:
+        """A transaction that is always rolled back; StorageUnavailable at its end if
+        anything inside wrote (for answering while the database takes no writes)."""
 
     @abstractmethod
     def forget_user(self, channel: str, user_id: str) -> int:

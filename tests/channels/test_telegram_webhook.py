@@ -18,6 +18,7 @@ from bot.channels.telegram.webhook import (
     webhook_paths,
     webhook_server,
 )
+from bot.storage.base import StorageUnavailable
 from tests.channels.conftest import fast_limits, settle
 from tests.emulator import BotApiEmulator
 
@@ -29,10 +30,13 @@ class FakeTarget:
 
     def __init__(self) -> None:
         self.fed: list[dict[str, Any]] = []
+        self.full = False
 
     async def feed(self, update: dict[str, Any]) -> None:
         if "bad" in update:
             raise ValueError("not a Telegram update: 1 invalid field(s)")
+        if self.full:
+            raise StorageUnavailable("database or disk is full")
         self.fed.append(update)
 
     def health(self) -> dict[str, Any]:
@@ -106,6 +110,18 @@ async def test_a_body_over_1_mb_gets_413_and_is_not_read(
     just_under = {"update_id": 11, "pad": "x" * (MAX_BODY_BYTES - 100)}
     ok = await http.post("/telegram", json=just_under, headers={SECRET_HEADER: SECRET})
     assert ok.status_code == 200 and [u["update_id"] for u in target.fed] == [11]
+
+
+async def test_an_update_the_database_cannot_keep_gets_503_so_telegram_sends_it_again(
+    client: tuple[httpx.AsyncClient, FakeTarget],
+) -> None:
+    http, target = client
+    target.full = True
+    refused = await http.post("/telegram", json={"update_id": 5}, headers={SECRET_HEADER: SECRET})
+    assert refused.status_code == 503 and refused.text.startswith("Service Unavailable: ")
+    target.full = False  # the disk is back: Telegram's resend is taken
+    taken = await http.post("/telegram", json={"update_id": 5}, headers={SECRET_HEADER: SECRET})
+    assert taken.status_code == 200 and [u["update_id"] for u in target.fed] == [5]
 
 
 async def test_healthz(client: tuple[httpx.AsyncClient, FakeTarget]) -> None:

@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.storage.base import StorageUnavailable
+
 logger = logging.getLogger(__name__)
 JSON = dict[str, Any]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -77,6 +79,12 @@ def build_webhook_app(
             await target.feed(update)
         except ValueError as exc:
             return PlainTextResponse(f"Bad Request: {exc}.", 400)
+        except StorageUnavailable:
+            # Not kept, so not 200: Telegram sends the update again later.
+            logger.warning(
+                "webhook update %s refused: the database cannot save", update["update_id"]
+            )
+            return PlainTextResponse("Service Unavailable: cannot save updates right now.", 503)
         return Response(status_code=200)
 
     async def healthz(request: Request) -> Response:

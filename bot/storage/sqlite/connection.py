@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from bot.storage.base import StorageUnavailable
 from bot.storage.sqlite.migrations import migrations
 
 
@@ -49,24 +50,44 @@ def write_transaction(conn: sqlite3.Connection, name: str = "nested") -> Iterato
     connection committed in between, SQLite fails it at once with "database is locked"
     instead of waiting. IMMEDIATE waits for the lock up to the busy timeout. Inside an open
     transaction it joins with a savepoint."""
-    if conn.in_transaction:
-        conn.execute(f"SAVEPOINT {name}")
+    try:
+        if conn.in_transaction:
+            with _savepoint(conn, name):
+                yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            # An error that already ended the transaction took the savepoint with it: rolling
-            # back to it would hide the original error behind "no such savepoint".
             if conn.in_transaction:
-                conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                conn.execute(f"RELEASE SAVEPOINT {name}")
+                conn.execute("ROLLBACK")
             raise
-        conn.execute(f"RELEASE SAVEPOINT {name}")
-        return
-    conn.execute("BEGIN IMMEDIATE")
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if cannot_write(exc):
+            raise StorageUnavailable(str(exc)) from exc
+        raise
+
+
+@contextmanager
+def _savepoint(conn: sqlite3.Connection, name: str) -> Iterator[None]:
+    conn.execute(f"SAVEPOINT {name}")
     try:
         yield
     except BaseException:
+        # An error that already ended the transaction took the savepoint with it: rolling
+        # back to it would hide the original error behind "no such savepoint".
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            conn.execute(f"RELEASE SAVEPOINT {name}")
         raise
-    conn.execute("COMMIT")
+    conn.execute(f"RELEASE SAVEPOINT {name}")
+
+
+# The result codes (and their extended forms) of a database that cannot take writes now.
+_CANNOT_WRITE = ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
+
+
+def cannot_write(exc: sqlite3.OperationalError) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(_CANNOT_WRITE)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.storage.base import Storage
+from bot.storage.base import Storage, StorageUnavailable
 from bot.storage.crypto import DataCipher, WrongKeyError, key_file_of, load_cipher
 from bot.storage.sqlite.connection import open_database, write_transaction
 from bot.storage.sqlite.filings import SqliteFilings
@@ -117,6 +117,20 @@ class SqliteStorage(Storage):
         file wait for each other instead of failing); nested blocks become savepoints."""
         with write_transaction(self.db.conn, "turn"):
             yield
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """A deferred transaction, rolled back; StorageUnavailable if anything inside wrote."""
+        conn = self.db.conn
+        changes = conn.total_changes
+        conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        if conn.total_changes != changes:
+            raise StorageUnavailable("the turn had to write")
 
     def forget_user(self, channel: str, user_id: str) -> int:
         """Delete the user's rows from every table in one transaction; returns how many."""
