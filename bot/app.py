@@ -122,13 +122,14 @@ def build_wecom_channel(app: App, **options: Any) -> WecomChannel:
     replies = app.engine.replies
     return WecomChannel(
         engine=app.engine,
-        seen=app.storage.seen_updates,
+        store=app.storage.inbox,
         url=wecom.ws_url,
         bot_id=wecom.bot_id,
         secret=wecom.secret.get_secret_value(),
         bot_name=app.settings.bot_name,
         welcome=replies.start.format(bot_name=app.settings.bot_name).strip(),
         error_text=replies.error,
+        busy_text=replies.flooded,
         unreadable_text=replies.media_unreadable,
         robots=robots,
         **options,

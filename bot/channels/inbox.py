@@ -172,9 +172,9 @@ class Inbox:
         if backlog == 0:
             self._flooded.discard(key)
         elif backlog >= self.backlog_limit or key in self._flooded:
+            self._tell_flooded(key, update)  # before the await: the next accept must see it
             # Claimed, so a resend stays dropped too; not kept, so a restart does not revive it.
             await self._core(self.store.done, self.channel, str(update_id))
-            self._tell_flooded(key, update)
             return False
         self.queues.submit(key, (str(update_id), update))
         return True

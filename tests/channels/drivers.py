@@ -211,7 +211,7 @@ class WecomDriver(ChatDriver):
         req_id = frame["headers"]["req_id"]
         await self.fake.push(frame)
         for _ in range(400):  # the channel has taken it and nothing is left in hand
-            if self._answered(req_id) and self.bot.queues.pending == 0:
+            if self._answered(req_id) and self.bot.inbox.queues.pending == 0:
                 break
             await asyncio.sleep(0.025)
         await asyncio.sleep(0.05)

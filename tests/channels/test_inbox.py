@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,18 +158,25 @@ async def test_an_expired_button_is_answered_and_not_guessed(
     assert [m.text for m in engine.seen] == ["问"]
 
 
+def hooked(
+    stack: str, emu: BotApiEmulator, engine: ScriptedEngine, storage: SqliteStorage, **options: Any
+) -> TelegramChannel:
+    """A channel fed only through `feed`, as in webhook mode (start it with polling=False)."""
+    channel_class = {"ptb": PtbChannel, "aiogram": AiogramChannel}[stack]
+    return channel_class(
+        token=emu.token, api_root=emu.base_url, engine=engine, store=storage.inbox,
+        error_text="抱歉", busy_text="太快了", limiter=fast_limits, **options,
+    )  # fmt: skip
+
+
 async def test_updates_not_started_at_a_stop_are_kept_and_handled_once_at_the_next_start(
     stack: str, emu: BotApiEmulator, tmp_path: Path
 ) -> None:
     """A webhook answered 200 for each: after the stop only the database has them."""
-    channel_class = {"ptb": PtbChannel, "aiogram": AiogramChannel}[stack]
     engine = ScriptedEngine(echo, delay=0.02)
 
     def run(storage: SqliteStorage) -> TelegramChannel:
-        return channel_class(
-            token=emu.token, api_root=emu.base_url, engine=engine, store=storage.inbox,
-            error_text="抱歉", busy_text="太快了", limiter=fast_limits, grace=0.0,
-        )  # fmt: skip
+        return hooked(stack, emu, engine, storage, grace=0.0)
 
     users = [emu.add_user(f"U{n}") for n in range(6)]
     texts = [f"m{k}" for k in range(5)]
@@ -196,10 +204,13 @@ async def test_updates_not_started_at_a_stop_are_kept_and_handled_once_at_the_ne
 
 
 async def test_a_flooding_chat_gets_one_notice_and_its_backlog_while_others_stay_fast(
-    emu: BotApiEmulator, scripted_bot: TelegramChannel, engine: ScriptedEngine
+    stack: str, emu: BotApiEmulator, engine: ScriptedEngine
 ) -> None:
     """2,000 messages in ten seconds used to mean 2,000 answers over half an hour."""
     engine.delay = 0.1  # slower than taking updates in, as sending at 1 message/s per chat is
+    storage = SqliteStorage(":memory:")
+    scripted_bot = hooked(stack, emu, engine, storage)
+    await scripted_bot.start(polling=False)
     flooder, other = emu.add_user("Flood"), emu.add_user("Calm")
     burst = [emu.send_message(flooder.id, flooder, f"m{n}") for n in range(300)]
     flood = asyncio.gather(*(scripted_bot.feed(u) for u in burst if u is not None))
@@ -228,3 +239,5 @@ async def test_a_flooding_chat_gets_one_notice_and_its_backlog_while_others_stay
     await settle(scripted_bot)
     assert [m.text for m in emu.sent_messages(flooder.id)][-1] == "echo 还在吗"
     assert len(emu.sent_messages(flooder.id)) == len(got) + 1
+    await scripted_bot.stop()
+    storage.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from bot.app import App, build_app, build_wecom_channel
 from bot.channels.wecom.channel import WecomChannel
 from bot.channels.wecom.connection import WecomAuthError, WecomKicked
 from bot.config import Settings, WecomSettings
-from bot.messages import ChatKind, ChatRef, Outgoing
+from bot.messages import ChatKind, ChatRef, Incoming, Outgoing
 from tests.channels.wecom_fake import (
     BOT_ID,
     SECRET,
@@ -41,15 +42,16 @@ def app(tmp_path: Path) -> App:
 
 
 def _channel(app: App, fake: FakeWecom, secret: str = SECRET, **options: Any) -> WecomChannel:
+    options.setdefault("engine", app.engine)
     return WecomChannel(
-        engine=app.engine,
-        seen=app.storage.seen_updates,
+        store=app.storage.inbox,
         url=fake.url,
         bot_id=BOT_ID,
         secret=secret,
         bot_name="备案助手",
         welcome="你好，我是备案助手。",
         error_text="出错了",
+        busy_text="太快了",
         unreadable_text=app.engine.replies.media_unreadable,
         **options,
     )
@@ -378,3 +380,50 @@ async def test_the_robots_errcode_decides_not_the_http_status(
     await sender.close()
     assert caught.value.permanent is permanent
     assert (caught.value.retry_after > 0) is (not permanent)
+
+
+async def test_messages_kept_at_a_stop_are_answered_once_after_the_restart(
+    app: App, fake: FakeWecom
+) -> None:
+    """Their req_ids died with the old connection: the answers go out with aibot_send_msg."""
+
+    class SlowEcho:
+        def handle(self, msg: Incoming) -> list[Outgoing]:
+            time.sleep(0.03)
+            return [Outgoing(chat=msg.chat, text=f"echo {msg.text}")]
+
+    users, texts = [f"u{n}" for n in range(4)], ["一", "二", "三"]
+    pushed = [text_frame(t, user=u) for t in texts for u in users]
+    first = _channel(app, fake, engine=SlowEcho(), grace=0.0)
+    async with running(first):
+        for frame in pushed:
+            await fake.push(frame)
+        seen = "SELECT count(*) FROM seen_updates WHERE channel = 'wecom'"
+        while app.storage.db.execute(seen).fetchone()[0] < len(pushed):
+            await asyncio.sleep(0.01)
+        await fake.push(pushed[0])  # a redelivery is not kept twice
+    kept = app.storage.inbox.waiting("wecom")
+    assert 0 < len(kept) < len(pushed)
+    second = _channel(app, fake, engine=SlowEcho())
+    async with running(second):
+        for _ in range(500):
+            if not app.storage.inbox.waiting("wecom") and not second.inbox.queues.pending:
+                break
+            await asyncio.sleep(0.01)
+    for user in users:
+        streamed = [
+            f["body"]["stream"]["content"]
+            for f in fake.received
+            if f.get("cmd") == "aibot_respond_msg"
+            and any(
+                p["headers"]["req_id"] == f["headers"]["req_id"]
+                and p["body"]["from"]["userid"] == user
+                for p in pushed
+            )
+        ]
+        sent = [
+            f["body"]["markdown"]["content"]
+            for f in fake.received
+            if f.get("cmd") == "aibot_send_msg" and f["body"]["chatid"] == user
+        ]
+        assert streamed + sent == [f"echo {t}" for t in texts], user
