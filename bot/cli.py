@@ -9,6 +9,7 @@ Examples:
     beian-bot kb check
     beian-bot telegram --stack aiogram   # needs BEIAN_TELEGRAM__TOKEN
     beian-bot backup ~/beian-bot.bak     # safe while the bot runs; `restore PATH` reads it
+    beian-bot db status                  # applied and pending schema migrations; `db migrate`
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ _HELP = {
         "backup_path": "the backup file to write (mode 0600; an existing file is replaced)",
         "restore": "replace the database's content with a backup (the bot may keep running)",
         "restore_path": "a file written by beian-bot backup",
+        "db": "database tools (BEIAN_DATABASE_URL, or BEIAN_DB_PATH for SQLite)",
+        "db_status": "list the applied and pending schema migrations, changing nothing",
+        "db_migrate": "apply the pending schema migrations (every start does this too)",
     },
     "zh": {
         "description": "beian-bot：ICP 备案聊天助手。",
@@ -81,10 +85,13 @@ _HELP = {
         "backup_path": "要写入的备份文件（权限 0600；已有的文件会被替换）",
         "restore": "用备份替换数据库的内容（机器人可以不停）",
         "restore_path": "beian-bot backup 写出的文件",
+        "db": "数据库工具（BEIAN_DATABASE_URL；SQLite 也可用 BEIAN_DB_PATH）",
+        "db_status": "列出已执行和待执行的数据库迁移，不做任何改动",
+        "db_migrate": "执行待执行的数据库迁移（每次启动也会执行）",
     },
 }
 COMMANDS = frozenset(
-    {"chat", "ask", "eval", "kb", "telegram", "wecom", "backup", "restore", "version"}
+    {"chat", "ask", "eval", "kb", "telegram", "wecom", "backup", "restore", "db", "version"}
 )
 
 
@@ -134,6 +141,11 @@ def _parser() -> argparse.ArgumentParser:
     restore = sub.add_parser("restore", help=h["restore"])
     restore.add_argument("path", type=Path, help=h["restore_path"])
 
+    db = sub.add_parser("db", help=h["db"])
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("status", help=h["db_status"])
+    db_sub.add_parser("migrate", help=h["db_migrate"])
+
     sub.add_parser("version", help=h["version"])
     return parser
 
@@ -179,6 +191,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _kb_check(settings)
     if command in ("backup", "restore"):
         return _backup_or_restore(command, args.path, settings)
+    if command == "db":
+        return _db(args.db_command, settings)
     return _chat(args, settings)
 
 
@@ -297,12 +311,21 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _backup_or_restore(command: str, path: Path, settings: Settings) -> int:
     import importlib
+    import importlib.util
 
     from bot.storage.base import BACKENDS
 
     # By backend name, as open_storage does: the CLI never names a backend. Only SQLite
-    # exists so far, so the file is always BEIAN_DB_PATH.
-    backup = importlib.import_module(f"{BACKENDS[settings.storage]}.backup")
+    # has a backup module so far, so the file is always BEIAN_DB_PATH.
+    name = f"{BACKENDS[settings.storage]}.backup"
+    if importlib.util.find_spec(name) is None:
+        print(
+            f"beian-bot: {command} is for SQLite only; for {settings.storage} use its own "
+            "tools (pg_dump and pg_restore for PostgreSQL)",
+            file=sys.stderr,
+        )
+        return 2
+    backup = importlib.import_module(name)
     if command == "backup":
         summary = backup.backup_to(settings.db_path, path)
         done = f"wrote {summary.path} from {settings.db_path}"
@@ -311,6 +334,30 @@ def _backup_or_restore(command: str, path: Path, settings: Settings) -> int:
         summary = backup.restore_from(path, settings.db_path, key)
         done = f"restored {path} into {summary.path}"
     print(f"{done}: {summary.reminders} reminder(s), {summary.filings} filing(s)")
+    return 0
+
+
+def _db(command: str, settings: Settings) -> int:
+    # bot.storage.base dispatches by backend name: the CLI never names a backend.
+    from bot.storage.base import migrate, migration_status
+
+    if command == "migrate":
+        ran = migrate(settings)
+        for name in ran:
+            print(f"applied {name}")
+        left = migration_status(settings)
+        print(
+            f"{settings.storage} {left.database}: {len(ran)} applied now, "
+            f"{len(left.pending)} pending"
+        )
+        return 0
+    status = migration_status(settings)
+    print(f"{settings.storage} {status.database}")
+    for name in status.applied:
+        print(f"applied {name}")
+    for name in status.pending:
+        print(f"pending {name}")
+    print(f"{len(status.applied)} applied, {len(status.pending)} pending")
     return 0
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_cache_dir, user_data_dir
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -53,9 +53,12 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    # Which backend `open_storage` opens; only SQLite exists so far.
-    storage: Literal["sqlite"] = "sqlite"
+    # Which backend `open_storage` opens; derived from `database_url` when that is set.
+    storage: Literal["sqlite", "postgres"] = "sqlite"
     db_path: Path = Field(default_factory=_default_db_path)
+    # BEIAN_DATABASE_URL: unset or `sqlite:///path` (SQLAlchemy's spelling: four slashes
+    # for an absolute path) is SQLite at that path; `postgresql://...` is PostgreSQL.
+    database_url: str | None = None
     # Fernet keys for personal values at rest, comma-separated (the first seals); unset: a key
     # file beside the database, made on first run (bot.storage.crypto).
     data_key: SecretStr | None = None
@@ -65,3 +68,23 @@ class Settings(BaseSettings):
     bot_name: str = "备案助手"
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     wecom: WecomSettings = Field(default_factory=WecomSettings)
+
+    @model_validator(mode="after")
+    def _backend_from_url(self) -> Settings:
+        """`database_url` decides the backend; `sqlite:///path` also sets `db_path`."""
+        url = self.database_url
+        if url is None or not url.strip():
+            if self.storage == "postgres":
+                raise ValueError("BEIAN_STORAGE=postgres needs BEIAN_DATABASE_URL")
+            return self
+        if url.startswith("sqlite:///"):
+            self.storage = "sqlite"
+            self.db_path = Path(url.removeprefix("sqlite:///"))
+        elif url.startswith(("postgresql://", "postgres://")):
+            self.storage = "postgres"
+        else:
+            raise ValueError(
+                "BEIAN_DATABASE_URL must start with sqlite:/// or postgresql://, "
+                f"not {url.split(':', 1)[0]!r}"
+            )
+        return self

@@ -354,7 +354,7 @@ class Storage(ABC):
 
 # Backend name (Settings.storage) -> the module whose `open_storage(settings)` builds it.
 # Imported by name so that only the chosen backend's driver is loaded.
-BACKENDS = {"sqlite": "bot.storage.sqlite"}
+BACKENDS = {"sqlite": "bot.storage.sqlite", "postgres": "bot.storage.postgres"}
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -362,3 +362,26 @@ def open_storage(settings: Settings) -> Storage:
     module = importlib.import_module(BACKENDS[settings.storage])
     storage: Storage = module.open_storage(settings)
     return storage
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """Which schema migrations a database has had and which are still to run."""
+
+    database: str  # where it is, without a password
+    applied: list[str]
+    pending: list[str]
+
+
+def migration_status(settings: Settings) -> MigrationStatus:
+    """The migrations of the database the settings name, read without changing anything."""
+    module = importlib.import_module(BACKENDS[settings.storage])
+    status: MigrationStatus = module.migration_status(settings)
+    return status
+
+
+def migrate(settings: Settings) -> list[str]:
+    """Apply the pending migrations (what every start does too); returns their names."""
+    module = importlib.import_module(BACKENDS[settings.storage])
+    applied: list[str] = module.migrate(settings)
+    return applied

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,14 @@ from cryptography.fernet import Fernet
 
 from bot.cli import main
 from bot.errors import ConfigError
-from bot.storage.base import NewReminder
+from bot.storage.base import NewReminder, Storage
 from bot.storage.crypto import WrongKeyError, key_file_of, load_cipher
 from bot.storage.sqlite import SqliteStorage
 
 NAME, DOMAIN, IP = "王小明", "wangxiaoming-blog.cn", "203.0.113.77"
 
 
-def fill(storage: SqliteStorage) -> None:
+def fill(storage: Storage) -> None:
     """One value a user typed in every sealed column."""
     state = f'{{"form": "filing", "answers": {{"name": "{NAME}", "domain": "{DOMAIN}"}}}}'
     storage.sessions.save("telegram", "c1", "u1", state)
@@ -155,3 +156,56 @@ def test_a_database_from_before_encryption_is_sealed_at_the_first_start(tmp_path
     upgraded.db.execute("VACUUM")
     upgraded.close()
     assert NAME.encode() not in on_disk(db)
+
+
+# ---- over every backend with a database that outlives its connection ----------------------
+
+Reopen = Callable[[str], Storage]
+
+
+@pytest.fixture(params=["sqlite_file", "postgres"])
+def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Reopen]:
+    """Opens the same database again with the given BEIAN_DATA_KEY value."""
+    opened: list[Storage] = []
+    pg_url = request.getfixturevalue("pg_url") if request.param == "postgres" else ""
+
+    def open_with(key: str) -> Storage:
+        storage: Storage
+        if request.param == "postgres":
+            from bot.storage.postgres import PostgresStorage
+
+            storage = PostgresStorage(pg_url, cipher=load_cipher(":memory:", key))
+        else:
+            db = tmp_path / "bot.db"
+            storage = SqliteStorage(db, cipher=load_cipher(db, key))
+        opened.append(storage)
+        return storage
+
+    yield open_with
+    for storage in opened:
+        storage.close()
+
+
+def test_on_every_backend_a_wrong_key_stops_with_a_sentence(reopen: Reopen) -> None:
+    first = reopen(Fernet.generate_key().decode())
+    fill(first)
+    first.close()
+    with pytest.raises(WrongKeyError) as raised:
+        reopen(Fernet.generate_key().decode())
+    assert "BEIAN_DATA_KEY" in str(raised.value) and "plaintext" in str(raised.value)
+
+
+def test_on_every_backend_rotation_reseals_so_the_old_key_can_go(reopen: Reopen) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    fill(reopen(old))
+    reopen(f"{new},{old}").close()  # new first: everything sealed again with it
+    only_new = reopen(new)
+    [row] = only_new.filings.of_user("telegram", "u1")
+    assert row.data["server_ip"] == IP
+    assert NAME in only_new.inbox.waiting("telegram")[0].body
+    [reminder] = only_new.reminders.open_for_user("telegram", "u1")
+    assert reminder.user_name == NAME
+    assert DOMAIN in (only_new.sessions.load("telegram", "c1", "u1") or "")
+    only_new.close()
+    with pytest.raises(WrongKeyError):
+        reopen(old)

@@ -1,0 +1,80 @@
+"""Update ids a channel has already handled, and the accepted updates not yet handled."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from bot.storage.base import REMEMBER_SECONDS, InboxStore, SeenUpdates, WaitingUpdate
+from bot.storage.crypto import DataCipher
+from bot.storage.postgres.connection import Database
+
+# Pruning is a range delete on an index; doing it every few hundred claims keeps it cheap.
+_PRUNE_EVERY = 500
+
+
+class PostgresSeenUpdates(SeenUpdates):
+    """`claim(channel, update_id)` is True the first time an id is seen within a day.
+
+    The upsert is one statement: two workers claiming the same id at once serialise on the
+    primary key, and only one of them inserts (or refreshes a day-old row)."""
+
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.clock = clock
+        self._claims = 0
+
+    def claim(self, channel: str, update_id: str | int) -> bool:
+        """Remember the id; False when it was already remembered (a duplicate delivery)."""
+        now = self.clock()
+        result = self.db.execute(
+            "INSERT INTO seen_updates (channel, update_id, seen_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (channel, update_id) DO UPDATE SET seen_at = excluded.seen_at"
+            " WHERE seen_updates.seen_at < %s",
+            (channel, str(update_id), now, now - REMEMBER_SECONDS),
+        )
+        self._claims += 1
+        if self._claims % _PRUNE_EVERY == 0:
+            self.prune()
+        return result.rowcount == 1
+
+    def prune(self) -> int:
+        """Forget ids older than a day; returns how many were forgotten."""
+        return self.db.execute(
+            "DELETE FROM seen_updates WHERE seen_at < %s", (self.clock() - REMEMBER_SECONDS,)
+        ).rowcount
+
+
+class PostgresInbox(InboxStore):
+    """The inbox table, claimed through the seen-updates store in the same transaction."""
+
+    def __init__(self, db: Database, seen: PostgresSeenUpdates, cipher: DataCipher) -> None:
+        self.db = db
+        self.seen = seen
+        self.cipher = cipher
+
+    def accept(self, channel: str, update_id: str, queue_key: str, body: str) -> bool:
+        """Claim the id and keep the update, in one transaction; False for a duplicate."""
+        with self.db.transaction():
+            if not self.seen.claim(channel, update_id):
+                return False
+            self.db.execute(
+                "INSERT INTO inbox (channel, update_id, queue_key, body, accepted_at)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (channel, update_id) DO NOTHING",
+                (channel, update_id, queue_key, self.cipher.seal(body), self.seen.clock()),
+            )
+        return True
+
+    def waiting(self, channel: str) -> list[WaitingUpdate]:
+        """The channel's accepted, unhandled updates, oldest first."""
+        rows = self.db.execute(
+            "SELECT update_id, queue_key, body FROM inbox WHERE channel = %s ORDER BY seq",
+            (channel,),
+        ).rows
+        return [WaitingUpdate(uid, key, self.cipher.open(body)) for uid, key, body in rows]
+
+    def done(self, channel: str, update_id: str) -> None:
+        """Drop the handled update's body."""
+        self.db.execute(
+            "DELETE FROM inbox WHERE channel = %s AND update_id = %s", (channel, update_id)
+        )
