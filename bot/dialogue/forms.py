@@ -26,6 +26,8 @@ from bot.errors import ContentError, InputError
 from bot.messages import Choice, Document
 from bot.storage.base import FilingRow, FilingStore
 
+_MAX_ROW_ID = 2**63  # SQLite integers are 64-bit: a larger id is no row (and no query)
+
 
 @dataclass(frozen=True)
 class SideAnswer:
@@ -153,9 +155,10 @@ class Forms:
         return FormResult([head, *self._next(spec, state)], state)
 
     def _row(self, who: Who, raw_id: str) -> FilingRow | None:
-        return (
-            self.filings.get(who.channel, who.user_id, int(raw_id)) if raw_id.isdigit() else None
-        )
+        # isdecimal, not isdigit: int() refuses "²".
+        if not raw_id.isdecimal() or int(raw_id) >= _MAX_ROW_ID:
+            return None
+        return self.filings.get(who.channel, who.user_id, int(raw_id))
 
     def _begin(self, spec: FormSpec, state: FormState, intro: str) -> FormResult:
         prompts = [Prompt(intro.strip())] if intro.strip() else []
@@ -385,7 +388,7 @@ class Forms:
     def export(self, who: Who, state: FormState | None, args: str = "") -> list[Prompt]:
         """/export: a filing as a Markdown checklist and a JSON file (personal data masked)."""
         rows = [r for r in self.filings.of_user(who.channel, who.user_id) if r.data]
-        wanted = int(args) if args.isdigit() else (state.filing_id if state else None)
+        wanted = int(args) if args.isdecimal() else (state.filing_id if state else None)
         row = next((r for r in rows if r.id == wanted), None)
         if row is None and len(rows) > 1:
             choices = [Choice(label=r.label, value=f"/export {r.id}") for r in rows[-8:]]

@@ -132,7 +132,8 @@ def _fold(text: str) -> str:
 def match_choice(slot: SlotSpec, text: str) -> ChoiceSpec | None:
     """The option a user meant: its number, label, value or alias; or the one label contained."""
     folded = _fold(text)
-    if folded.isdigit() and 1 <= int(folded) <= len(slot.choices):
+    # isdecimal, not isdigit: int() refuses "❶" and "፩", which NFKC leaves as they are.
+    if folded.isdecimal() and 1 <= int(folded) <= len(slot.choices):
         return slot.choices[int(folded) - 1]
     for choice in slot.choices:
         names = {choice.label, choice.value, *choice.aliases}

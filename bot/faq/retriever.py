@@ -208,10 +208,12 @@ class Retriever:
         classified = [(eid, p) for eid, p in every_class if eid in self.kb.entries]
         if classified:
             seen = {h.entry_id for h in hits}
+            # The classifier knows every entry; an English question's side only those with an
+            # English text (without this, "1A" met a Chinese-only entry: KeyError in fit).
             hits += [
                 Hit(entry_id=eid, bm25=0.0)
                 for eid, _ in classified[:CLASSIFIER_CANDIDATES]
-                if eid not in seen
+                if eid not in seen and eid in side.index.vocab
             ]
         if not hits:
             return []

@@ -53,7 +53,7 @@ def act_on_reminder(clocks: Clocks, msg: Incoming, args: str, now: datetime) -> 
     owner = Owner.of(msg)
     replies = clocks.texts.replies
     parts = normalize(args).split()
-    if len(parts) < 2 or parts[0] not in ("done", "cancel", "snooze") or not parts[1].isdigit():
+    if len(parts) < 2 or parts[0] not in ("done", "cancel", "snooze") or not parts[1].isdecimal():
         return [reply(owner, replies.remind_usage)]
     action, reminder_id = parts[0], int(parts[1])
     if reminder_id >= 2**63:  # no row has such an id (SQLite integers are 64-bit)
