@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import InvalidArgument
 
 from bot.app import App, build_app, build_retriever
 from bot.config import Settings
@@ -14,6 +16,17 @@ from bot.faq.retriever import Retriever
 
 # One cache for the whole run: the trimmed jieba dictionary is built once, like a user's cache.
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".pytest_cache" / "beian-bot"
+
+# CI: the same examples on every run (a failure is reproducible from the log and its blob),
+# and no deadline on a shared 2-core runner. Loaded when CI or BEIAN_HYPOTHESIS_PROFILE is set;
+# BEIAN_HYPOTHESIS_PROFILE may also name another registered profile.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+_PROFILE = os.environ.get("BEIAN_HYPOTHESIS_PROFILE", "")
+if _PROFILE or os.environ.get("CI"):
+    try:
+        hypothesis_settings.load_profile(_PROFILE)
+    except InvalidArgument:  # unset, or "1": the CI profile
+        hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -63,6 +64,8 @@ class ChatDriver(ABC):
     sees_unaddressed: bool = True
     #: The longest text one message may carry (None: no limit).
     max_length: int | None = None
+    #: Ways a group message meant for another member reaches the bot (`say_for_another`).
+    for_another: tuple[str, ...] = ()
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -82,6 +85,15 @@ class ChatDriver(ABC):
     async def say_twice(self, text: str) -> list[Reply]:
         """The platform delivers one message twice; every reply."""
         raise NotImplementedError(f"{self.name} never redelivers")
+
+    async def say_for_another(self, text: str, how: str) -> tuple[list[Reply], str]:
+        """A group member who never talked to the bot writes `text` to another member, `how`
+        being one of `for_another`; every reply and the writer's user id."""
+        raise NotImplementedError(f"{self.name} has no groups")
+
+    async def say_to_bot_and_another(self, text: str, *, bot_first: bool) -> list[Reply]:
+        """`text` in a group, @mentioning the bot and another member; every reply."""
+        raise NotImplementedError(f"{self.name} has no groups")
 
     @abstractmethod
     async def reminders_due(self, at: datetime, in_group: bool = False) -> list[Reply]:
@@ -129,6 +141,7 @@ class TelegramDriver(ChatDriver):
     has_groups = True
     redelivers = True
     max_length = 4096
+    for_another = ("text_mention", "reply", "mention")
 
     def __init__(self, app: App, stack: str, emu: BotApiEmulator, bot: TelegramChannel) -> None:
         super().__init__(app)
@@ -161,6 +174,41 @@ class TelegramDriver(ChatDriver):
         # A chat's messages are handled in order: once /help is answered, `text` was handled.
         await self.in_group.say("/help@beian_test_bot")
         return self._replies(self.emu.sent_messages(self.group.id)[before:])[:-1]
+
+    async def say_for_another(self, text: str, how: str) -> tuple[list[Reply], str]:
+        writer = self.emu.add_user("Carol", username="carol_member")
+        other = self.emu.add_user("Dave", username="dave_member")
+        before = len(self.emu.sent_messages(self.group.id))
+        if how == "mention":
+            self.emu.send_message(self.group, writer, f"@dave_member {text}")
+        elif how == "reply":
+            said = self.emu.send_message(self.group, other, "我的域名今天实名了")
+            assert said is not None
+            self.emu.send_message(self.group, writer, text, said["message"]["message_id"])
+        elif how == "text_mention":  # a member without a username, picked from the list
+            ids = [mid for cid, mid in self.emu.messages if cid == self.group.id]
+            mention = {"type": "text_mention", "offset": 0, "length": 4, "user": other.to_dict()}
+            message = {
+                "message_id": max(ids, default=0) + 1,
+                "from": writer.to_dict(),
+                "chat": self.group.to_dict(),
+                "date": int(time.time()),
+                "text": f"Dave {text}",
+                "entities": [mention],
+            }
+            self.emu.inject_update({"message": message})
+        else:
+            raise ValueError(how)
+        await self.in_group.say("/help@beian_test_bot")  # answered: the message was handled
+        replies = self._replies(self.emu.sent_messages(self.group.id)[before:])[:-1]
+        return replies, str(writer.id)
+
+    async def say_to_bot_and_another(self, text: str, *, bot_first: bool) -> list[Reply]:
+        self.emu.add_user("Dave", username="dave_member")
+        mentions = ["@beian_test_bot", "@dave_member"]
+        return self._replies(
+            await self.in_group.say(" ".join([*mentions[:: 1 if bot_first else -1], text]))
+        )
 
     async def say_twice(self, text: str) -> list[Reply]:
         chat = self.private.chat.id
@@ -239,6 +287,12 @@ class WecomDriver(ChatDriver):
         return await self._exchange(
             text_frame(f"@备案助手 {text}", user="alice", group=self.group_id)
         )
+
+    async def say_to_bot_and_another(self, text: str, *, bot_first: bool) -> list[Reply]:
+        # WeCom delivers it because the bot is @mentioned, wherever in the text that is.
+        mentions = ["@备案助手", "@张三"]
+        content = " ".join([*mentions[:: 1 if bot_first else -1], text])
+        return await self._exchange(text_frame(content, user="alice", group=self.group_id))
 
     async def say_twice(self, text: str) -> list[Reply]:
         first = text_frame(text, user="alice")

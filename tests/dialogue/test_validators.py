@@ -7,7 +7,8 @@ from datetime import date
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
+from hypothesis import example as hypothesis_example
 from hypothesis import strategies as st
 from stdnum.cn import ric, uscc
 
@@ -156,6 +157,35 @@ def test_credit_code_with_one_changed_character_fails(code: str, data: st.DataOb
     changed = _one_char_changed(data.draw, code, USCC_ALPHABET)
     with pytest.raises(InputError):
         v.check_credit_code(changed)
+
+
+# GB 32100 authorities A, N and Y, which stdnum's format check lacks (the validator checks
+# their check digit itself): each with a wrong last character.
+ANY_BODIES = {"A": "A1110105MA0000000", "N": "N2110105MA0000000", "Y": "Y1110105MA0000000"}
+
+
+def _wrong_check(body: str) -> str:
+    right = uscc.calc_check_digit(body)
+    return body + USCC_ALPHABET[(USCC_ALPHABET.index(right) + 1) % len(USCC_ALPHABET)]
+
+
+@given(valid_credit_codes(), st.sampled_from(USCC_ALPHABET))
+@hypothesis_example(_wrong_check(ANY_BODIES["A"]), "0")
+@hypothesis_example(_wrong_check(ANY_BODIES["N"]), "0")
+@hypothesis_example(_wrong_check(ANY_BODIES["Y"]), "0")
+def test_credit_code_with_a_wrong_check_digit_fails(code: str, last: str) -> None:
+    if code[0] not in ANY_BODIES:  # a generated code: give it a wrong last character
+        assume(last != code[-1])
+        code = code[:-1] + last
+    assert uscc.calc_check_digit(code[:-1]) != code[-1]
+    with pytest.raises(InputError, match="校验位"):
+        v.check_credit_code(code)
+
+
+@pytest.mark.parametrize("body", ANY_BODIES.values())
+def test_credit_code_of_authority_a_n_y_with_its_check_digit_passes(body: str) -> None:
+    info = v.check_credit_code(body + uscc.calc_check_digit(body))
+    assert info.code == body + uscc.calc_check_digit(body)
 
 
 def test_sample_credit_code() -> None:

@@ -96,6 +96,22 @@ def test_an_update_is_claimed_once_a_day_per_channel(storage: Storage, now: list
     assert seen.prune() == 1  # wecom's id is now over a day old
 
 
+def test_a_redelivery_inside_the_day_is_still_refused(storage: Storage, now: list[float]) -> None:
+    seen, inbox = storage.seen_updates, storage.inbox
+    assert seen.claim("telegram", 42) is True
+    assert inbox.accept("telegram", "43", "chat-a", '{"update_id": 43}') is True
+    inbox.done("telegram", "43")  # handled
+    assert inbox.accept("telegram", "44", "chat-a", '{"update_id": 44}') is True  # kept
+    now[0] += 23 * 3600  # the platform redelivers 23 hours later: still inside the day
+    assert REMEMBER_SECONDS > 23 * 3600
+    seen.prune()  # nothing of these is old enough to be forgotten yet
+    assert seen.claim("telegram", 42) is False
+    assert seen.claim("telegram", "42") is False
+    assert inbox.accept("telegram", "43", "chat-a", '{"update_id": 43}') is False
+    assert inbox.accept("telegram", "44", "chat-a", '{"update_id": 44}') is False
+    assert [w.update_id for w in inbox.waiting("telegram")] == ["44"]  # kept once, not twice
+
+
 def test_an_accepted_update_is_kept_in_order_until_done_and_never_accepted_twice(
     storage: Storage,
 ) -> None:
