@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -75,6 +74,14 @@ class Result:
 
     def one(self) -> tuple[Any, ...] | None:
         return self.rows[0] if self.rows else None
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        """The first row, or None (the DB-API name the shared stores use)."""
+        return self.one()
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """Every row (the DB-API name the shared stores use)."""
+        return self.rows
 
 
 class Database:
@@ -146,6 +153,33 @@ class Database:
         self.pool.close()
 
 
-def utc_now_iso() -> str:
-    """Now in UTC as ISO 8601 text: how every timestamp is stored (as on SQLite)."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def _psycopg(sql: str) -> str:
+    # The shared SQL's `?` placeholders in psycopg's style. A plain replace is safe: no
+    # statement in bot.storage.sql has a `?` (or a `%`) inside a literal or a name.
+    return sql.replace("?", "%s")
+
+
+class PostgresConnection:
+    """The shared stores' `SqlConnection` (bot.storage.sql) on the pool."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        """Run one statement (in this thread's transaction, if one is open)."""
+        return self.db.execute(_psycopg(sql), params)
+
+    def insert_returning_id(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        """Run an INSERT of at most one row; the new row's `id`, None if none was inserted."""
+        row = self.db.execute(_psycopg(sql) + " RETURNING id", params).one()
+        return int(row[0]) if row is not None else None
+
+    @contextmanager
+    def transaction(self, name: str) -> Iterator[None]:
+        """This thread's transaction; nested, a savepoint (psycopg names it itself)."""
+        with self.db.transaction():
+            yield
+
+    def write(self, name: str) -> AbstractContextManager[None]:
+        """Nothing: one statement is atomic on its own, and a row lock it meets makes it wait."""
+        return nullcontext()

@@ -6,28 +6,23 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from bot.storage.base import Storage, StorageUnavailable
-from bot.storage.crypto import DataCipher, WrongKeyError
+from bot.storage.base import StorageUnavailable
+from bot.storage.crypto import DataCipher
 from bot.storage.postgres import migrations
-from bot.storage.postgres.connection import Database, connect, safe_url
-from bot.storage.postgres.filings import PostgresFilings
+from bot.storage.postgres.connection import Database, PostgresConnection, connect, safe_url
 from bot.storage.postgres.reminders import PostgresReminders
-from bot.storage.postgres.sessions import PostgresSessions
-from bot.storage.postgres.updates import PostgresInbox, PostgresSeenUpdates
+from bot.storage.sql.storage import USER_TABLES, SqlStorage
 
-# Every table that holds a user's data, keyed by (channel, user_id).
-_USER_TABLES = ("sessions", "filings", "reminders")
-# The sealed columns of each table (bot.storage.crypto), keyed by the table's key columns;
-# the same columns as on SQLite (sessions has no row id here: its primary key is used).
-_SEALED = {
-    ("sessions", ("channel", "chat_id", "user_id")): ("state",),
-    ("filings", ("id",)): ("label", "data"),
-    ("reminders", ("id",)): ("user_name", "payload"),
-    ("inbox", ("seq",)): ("body",),
-}
+# Inserts the check row if missing and locks it either way (DO UPDATE takes the row lock,
+# RETURNING gives the committed value): a second worker starting with a new key waits here
+# until the first has resealed, then finds the new check value.
+_READ_CHECK = (
+    "INSERT INTO meta (name, value) VALUES ('key_check', '')"
+    " ON CONFLICT (name) DO UPDATE SET value = meta.value RETURNING value"
+)
 
 
-class PostgresStorage(Storage):
+class PostgresStorage(SqlStorage):
     """A PostgreSQL database; any number of `PostgresStorage`s (workers) may share it."""
 
     def __init__(
@@ -43,82 +38,21 @@ class PostgresStorage(Storage):
         with connect(url) as conn:
             migrations.apply(conn)
         self.db = Database(url, max_size=pool_size)
+        self.sql = PostgresConnection(self.db)
         try:
-            self._check_key(cipher)
+            self._check_key(
+                cipher,
+                read_check=_READ_CHECK,
+                wrong_key=(
+                    f"the data key does not open {safe_url(self.url)}: it was written "
+                    "with another key. Set BEIAN_DATA_KEY to that key; nothing is read or "
+                    "written in plaintext instead."
+                ),
+            )
         except BaseException:
             self.db.close()
             raise
-        self._sessions = PostgresSessions(self.db, cipher)
-        self._filings = PostgresFilings(self.db, cipher)
-        self._reminders = PostgresReminders(self.db, cipher)
-        self._seen = PostgresSeenUpdates(self.db, clock)
-        self._inbox = PostgresInbox(self.db, self._seen, cipher)
-
-    def _check_key(self, cipher: DataCipher) -> None:
-        """Stop on a key that does not open this database; seal with the first key what an
-        older key sealed (a rotation). The meta row is locked while that runs, so two workers
-        starting with a new key do not both reseal."""
-        with self.db.transaction():
-            self.db.execute(
-                "INSERT INTO meta (name, value) VALUES ('key_check', '')"
-                " ON CONFLICT (name) DO NOTHING"
-            )
-            row = self.db.execute(
-                "SELECT value FROM meta WHERE name = 'key_check' FOR UPDATE"
-            ).one()
-            stored = str(row[0]) if row is not None else ""
-            if stored:
-                try:
-                    cipher.check(stored)
-                except WrongKeyError:
-                    raise WrongKeyError(
-                        f"the data key does not open {safe_url(self.url)}: it was written "
-                        "with another key. Set BEIAN_DATA_KEY to that key; nothing is read or "
-                        "written in plaintext instead."
-                    ) from None
-                if cipher.seals_with_first_key(stored):
-                    return
-            self._reseal_all(cipher)
-            self.db.execute(
-                "UPDATE meta SET value = %s WHERE name = 'key_check'", (cipher.probe(),)
-            )
-
-    def _reseal_all(self, cipher: DataCipher) -> None:
-        for (table, keys), columns in _SEALED.items():
-            result = self.db.execute(f"SELECT {', '.join(keys + columns)} FROM {table}")
-            assignments = ", ".join(f"{c} = %s" for c in columns)
-            match = " AND ".join(f"{k} = %s" for k in keys)
-            for row in result.rows:
-                key_values, values = row[: len(keys)], row[len(keys) :]
-                self.db.execute(
-                    f"UPDATE {table} SET {assignments} WHERE {match}",
-                    (*(cipher.reseal(v) for v in values), *key_values),
-                )
-
-    @property
-    def sessions(self) -> PostgresSessions:
-        """Conversation states."""
-        return self._sessions
-
-    @property
-    def filings(self) -> PostgresFilings:
-        """Filings users collect."""
-        return self._filings
-
-    @property
-    def reminders(self) -> PostgresReminders:
-        """Reminder rows."""
-        return self._reminders
-
-    @property
-    def seen_updates(self) -> PostgresSeenUpdates:
-        """Handled update ids."""
-        return self._seen
-
-    @property
-    def inbox(self) -> PostgresInbox:
-        """Accepted updates not yet handled."""
-        return self._inbox
+        self._open_stores(cipher, clock, PostgresReminders)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -141,17 +75,6 @@ class PostgresStorage(Storage):
         if wrote:
             raise StorageUnavailable("the turn had to write")
 
-    def forget_user(self, channel: str, user_id: str) -> int:
-        """Delete the user's rows from every table in one transaction; returns how many."""
-        deleted = 0
-        with self.db.transaction():
-            for table in _USER_TABLES:
-                deleted += self.db.execute(
-                    f"DELETE FROM {table} WHERE channel = %s AND user_id = %s",
-                    (channel, user_id),
-                ).rowcount
-        return deleted
-
     def scrub(self) -> None:
         """VACUUM the user tables after a committed delete.
 
@@ -169,7 +92,7 @@ class PostgresStorage(Storage):
         unreadable without the data key in any case."""
         if self.db.pinned is not None:
             raise RuntimeError("scrub() runs after the delete has committed")
-        for table in _USER_TABLES:
+        for table in USER_TABLES:
             self.db.execute(f"VACUUM {table}")
 
     def close(self) -> None:

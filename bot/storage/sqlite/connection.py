@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -37,9 +37,31 @@ def open_database(path: Path | str) -> Database:
     return db
 
 
-def utc_now_iso() -> str:
-    """Now in UTC as ISO 8601 text: how every timestamp is stored."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+class SqliteConnection:
+    """The shared stores' `SqlConnection` (bot.storage.sql) on the sqlite-utils database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Run one statement (in the open transaction, if any)."""
+        # Through sqlite-utils, not the bare connection: outside a transaction it commits
+        # the implicit one the sqlite3 module opens before a write.
+        return self.db.execute(sql, tuple(params))
+
+    def insert_returning_id(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        """Run an INSERT of at most one row; the new row's `id`, None if none was inserted."""
+        cursor = self.execute(sql, params)
+        return int(cursor.lastrowid) if cursor.rowcount and cursor.lastrowid else None
+
+    def transaction(self, name: str) -> AbstractContextManager[None]:
+        """A write transaction (BEGIN IMMEDIATE); nested, a savepoint called `name`."""
+        return write_transaction(self.db.conn, name)
+
+    def write(self, name: str) -> AbstractContextManager[None]:
+        """A deferred autocommit write may fail at once with "database is locked" when another
+        connection wrote since it read; holding the lock from the start makes it wait."""
+        return write_transaction(self.db.conn, name)
 
 
 @contextmanager

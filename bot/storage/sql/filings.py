@@ -5,29 +5,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlite_utils import Database
-
 from bot.storage.base import FilingRow, FilingStore
 from bot.storage.crypto import DataCipher
-from bot.storage.sqlite.connection import utc_now_iso
+from bot.storage.sql.connection import SqlConnection, utc_now_iso
 
 
-class SqliteFilings(FilingStore):
+class SqlFilings(FilingStore):
     """CRUD for filings, always scoped to (channel, user)."""
 
-    def __init__(self, db: Database, cipher: DataCipher) -> None:
+    def __init__(self, db: SqlConnection, cipher: DataCipher) -> None:
         self.db = db
         self.cipher = cipher
 
     def create(self, channel: str, user_id: str, form_id: str, label: str) -> int:
         """A new empty filing; returns its id."""
         now = utc_now_iso()
-        cursor = self.db.execute(
+        new_id = self.db.insert_returning_id(
             "INSERT INTO filings (channel, user_id, form_id, label, status, data, created_at,"
             " updated_at) VALUES (?, ?, ?, ?, 'collecting', ?, ?, ?)",
             (channel, user_id, form_id, self.cipher.seal(label), self.cipher.seal("{}"), now, now),
         )
-        return int(cursor.lastrowid or 0)
+        assert new_id is not None  # a plain INSERT ... VALUES always inserts its row
+        return new_id
 
     def save(
         self,

@@ -7,19 +7,19 @@ from collections.abc import Callable
 
 from bot.storage.base import REMEMBER_SECONDS, InboxStore, SeenUpdates, WaitingUpdate
 from bot.storage.crypto import DataCipher
-from bot.storage.postgres.connection import Database
+from bot.storage.sql.connection import SqlConnection
 
 # Pruning is a range delete on an index; doing it every few hundred claims keeps it cheap.
 _PRUNE_EVERY = 500
 
 
-class PostgresSeenUpdates(SeenUpdates):
+class SqlSeenUpdates(SeenUpdates):
     """`claim(channel, update_id)` is True the first time an id is seen within a day.
 
-    The upsert is one statement: two workers claiming the same id at once serialise on the
-    primary key, and only one of them inserts (or refreshes a day-old row)."""
+    The upsert is one statement: two connections claiming the same id at once are serialised
+    by the database, and only one of them inserts (or refreshes a day-old row)."""
 
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: SqlConnection, clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.clock = clock
         self._claims = 0
@@ -28,9 +28,9 @@ class PostgresSeenUpdates(SeenUpdates):
         """Remember the id; False when it was already remembered (a duplicate delivery)."""
         now = self.clock()
         result = self.db.execute(
-            "INSERT INTO seen_updates (channel, update_id, seen_at) VALUES (%s, %s, %s)"
+            "INSERT INTO seen_updates (channel, update_id, seen_at) VALUES (?, ?, ?)"
             " ON CONFLICT (channel, update_id) DO UPDATE SET seen_at = excluded.seen_at"
-            " WHERE seen_updates.seen_at < %s",
+            " WHERE seen_updates.seen_at < ?",
             (channel, str(update_id), now, now - REMEMBER_SECONDS),
         )
         self._claims += 1
@@ -41,26 +41,26 @@ class PostgresSeenUpdates(SeenUpdates):
     def prune(self) -> int:
         """Forget ids older than a day; returns how many were forgotten."""
         return self.db.execute(
-            "DELETE FROM seen_updates WHERE seen_at < %s", (self.clock() - REMEMBER_SECONDS,)
+            "DELETE FROM seen_updates WHERE seen_at < ?", (self.clock() - REMEMBER_SECONDS,)
         ).rowcount
 
 
-class PostgresInbox(InboxStore):
+class SqlInbox(InboxStore):
     """The inbox table, claimed through the seen-updates store in the same transaction."""
 
-    def __init__(self, db: Database, seen: PostgresSeenUpdates, cipher: DataCipher) -> None:
+    def __init__(self, db: SqlConnection, seen: SqlSeenUpdates, cipher: DataCipher) -> None:
         self.db = db
         self.seen = seen
         self.cipher = cipher
 
     def accept(self, channel: str, update_id: str, queue_key: str, body: str) -> bool:
         """Claim the id and keep the update, in one transaction; False for a duplicate."""
-        with self.db.transaction():
+        with self.db.transaction("accept"):
             if not self.seen.claim(channel, update_id):
                 return False
             self.db.execute(
                 "INSERT INTO inbox (channel, update_id, queue_key, body, accepted_at)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (channel, update_id) DO NOTHING",
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, update_id) DO NOTHING",
                 (channel, update_id, queue_key, self.cipher.seal(body), self.seen.clock()),
             )
         return True
@@ -68,13 +68,13 @@ class PostgresInbox(InboxStore):
     def waiting(self, channel: str) -> list[WaitingUpdate]:
         """The channel's accepted, unhandled updates, oldest first."""
         rows = self.db.execute(
-            "SELECT update_id, queue_key, body FROM inbox WHERE channel = %s ORDER BY seq",
+            "SELECT update_id, queue_key, body FROM inbox WHERE channel = ? ORDER BY seq",
             (channel,),
-        ).rows
+        ).fetchall()
         return [WaitingUpdate(uid, key, self.cipher.open(body)) for uid, key, body in rows]
 
     def done(self, channel: str, update_id: str) -> None:
         """Drop the handled update's body."""
         self.db.execute(
-            "DELETE FROM inbox WHERE channel = %s AND update_id = %s", (channel, update_id)
+            "DELETE FROM inbox WHERE channel = ? AND update_id = ?", (channel, update_id)
         )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-
 from bot.storage.base import SessionStore
 from bot.storage.crypto import DataCipher
-from bot.storage.sqlite.connection import utc_now_iso
+from bot.storage.sql.connection import SqlConnection, utc_now_iso
 
 
-class SqliteSessions(SessionStore):
+class SqlSessions(SessionStore):
     """Load and save one conversation's state document."""
 
-    def __init__(self, db: Database, cipher: DataCipher) -> None:
+    def __init__(self, db: SqlConnection, cipher: DataCipher) -> None:
         self.db = db
         self.cipher = cipher
 
