@@ -30,7 +30,16 @@ NO_USER_COLUMN = {
     # An accepted update's body (sender, text) until it is handled: the turn that handles it
     # deletes the row (Engine._turn -> inbox.done, Inbox._handle for turns without one).
     # The terminal has no update ids, so it never writes here; it must be empty after.
-    "inbox": {"seq", "channel", "update_id", "queue_key", "body", "accepted_at"},
+    "inbox": {
+        "seq",
+        "channel",
+        "update_id",
+        "queue_key",
+        "body",
+        "accepted_at",
+        "handled_at",
+        "taken_by",
+    },
     # Facts about the database (the data key's check value): nothing about a user.
     "meta": {"name", "value"},
     # sqlite-utils' record of the migrations applied.

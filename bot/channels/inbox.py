@@ -18,19 +18,27 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot.channels.base import ReplyEngine
 from bot.messages import ChatRef, Incoming, Outbox, Outgoing, SendError
-from bot.storage.base import InboxStore
+from bot.storage.base import InboxStore, StorageUnavailable, WaitingUpdate
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 U = TypeVar("U")
 JSON = dict[str, Any]
+# How often kept updates are looked for that no worker handles (a worker died with them),
+# and how old they must be: older than any update a live worker still has in hand.
+SWEEP_SECONDS = 10.0
+STALE_SECONDS = 30.0
+# A taken update whose replies are not out after this long lost its worker on the way.
+SENDING_SECONDS = 20.0
 # A chat with this many updates waiting gets one notice and its further updates are dropped
 # until it has caught up: 2,000 messages in ten seconds must not mean 2,000 answers over half
 # an hour, nor slow down everyone else.
@@ -122,6 +130,14 @@ class ChatQueues(Generic[U]):
         return not_started
 
 
+@dataclass(frozen=True)
+class Wake:
+    """Handle chat `key` up to update `update_id` (None: whatever it has kept)."""
+
+    key: str
+    update_id: str | None
+
+
 class Inbox:
     """Keep and dedupe -> one queue per chat -> engine (worker thread) -> outbox, for a channel."""
 
@@ -148,12 +164,16 @@ class Inbox:
         # Chats told they are flooding; forgotten once their backlog has drained.
         self._flooded: set[str] = set()
         self._notices: set[asyncio.Task[None]] = set()
+        self._busy: set[str] = set()  # chats being handled here now
         self.typing_delay, self.typing_repeat = typing_delay, typing_repeat
         # Called (in the core's thread) when the platform says a chat is gone for good.
         self.on_chat_gone = on_chat_gone
         self._own_executor = executor is None
         self.executor = executor or ThreadPoolExecutor(1, thread_name_prefix="beian-core")
-        self.queues: ChatQueues[tuple[str, JSON]] = ChatQueues(self._handle)
+        # A queued item wakes its chat up: the chat's oldest kept update is handled first,
+        # whichever worker accepted it, so a chat's order holds across workers.
+        self.queues: ChatQueues[Wake] = ChatQueues(self._handle)
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def accept(self, update: JSON) -> bool:
         """Keep the update and queue it; False for a duplicate (or an update without an id).
@@ -174,9 +194,9 @@ class Inbox:
         elif backlog >= self.backlog_limit or key in self._flooded:
             self._tell_flooded(key, update)  # before the await: the next accept must see it
             # Claimed, so a resend stays dropped too; not kept, so a restart does not revive it.
-            await self._core(self.store.done, self.channel, str(update_id))
+            await self._core(self.store.drop, self.channel, str(update_id))
             return False
-        self.queues.submit(key, (str(update_id), update))
+        self.queues.submit(key, Wake(key, str(update_id)))
         return True
 
     def _tell_flooded(self, key: str, update: JSON) -> None:
@@ -196,17 +216,37 @@ class Inbox:
             await self.outbox.send(Outgoing(chat=incoming.chat, text=self.busy_text))
 
     async def resume(self) -> int:
-        """Queue the updates kept but not handled before the last stop; returns how many."""
+        """Wake the chats with updates kept but not handled before; returns how many updates.
+
+        Then, every `SWEEP_SECONDS`, chats whose kept updates are older than `STALE_SECONDS`
+        are woken again: what a worker that died had accepted is handled by another."""
         waiting = await self._core(self.store.waiting, self.channel)
-        for kept in waiting:
-            self.queues.submit(kept.queue_key, (kept.update_id, json.loads(kept.body)))
+        self._wake({kept.queue_key for kept in waiting})
         if waiting:
             logger.info("%s: handling %d updates kept from before", self.channel, len(waiting))
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep())
         return len(waiting)
+
+    def _wake(self, keys: set[str]) -> None:
+        for key in sorted(keys):
+            if not self.queues.backlog(key):
+                self.queues.submit(key, Wake(key, None))
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            with contextlib.suppress(Exception):  # a database outage: the next sweep retries
+                stale = await self._core(
+                    self.store.stale_keys, self.channel, time.time() - STALE_SECONDS
+                )
+                self._wake(set(stale) - self._busy)
 
     async def close(self, timeout: float = 10.0) -> None:
         """Finish queued updates within `timeout`, then release the worker thread; the ones
         not started stay kept for the next start."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if left := await self.queues.close(timeout):
             logger.warning(
                 "%s: stopping with %d updates not handled yet: they are kept and handled at "
@@ -220,13 +260,41 @@ class Inbox:
     async def _core(self, func: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
 
-    async def _handle(self, kept: tuple[str, JSON]) -> None:
-        update_id, update = kept
+    async def _handle(self, wake: Wake) -> None:
+        """Handle the chat's kept updates oldest first, until the woken one is handled."""
+        self._busy.add(wake.key)
+        try:
+            while True:
+                oldest = await self._core(self.store.oldest, self.channel, wake.key)
+                if oldest is None:
+                    return  # handled here or by another worker
+                if oldest.handled_at is not None:
+                    await self._after_other_worker(oldest)
+                    continue
+                await self._turn(oldest.update_id, json.loads(oldest.body))
+                if oldest.update_id == wake.update_id:
+                    return
+        finally:
+            self._busy.discard(wake.key)
+
+    async def _after_other_worker(self, taken: WaitingUpdate) -> None:
+        """Another worker took the chat's previous update and is sending its replies: wait,
+        so the chat reads them in order; past `SENDING_SECONDS` it died before sending."""
+        assert taken.handled_at is not None
+        if time.time() - taken.handled_at < SENDING_SECONDS:
+            await asyncio.sleep(0.02)
+            return
+        logger.warning("%s update %s: its worker died before replying", self.channel,
+                       taken.update_id)  # fmt: skip
+        await self._core(self.store.drop, self.channel, taken.update_id)
+
+    async def _turn(self, update_id: str, update: JSON) -> None:
         incoming = await self.platform.translate(update)
         if incoming is None:
-            await self._core(self.store.done, self.channel, update_id)
+            await self._core(self.store.drop, self.channel, update_id)
             return
-        # The engine drops the kept update in the turn's transaction (`Incoming.update_id`).
+        # The engine takes the kept update in the turn's transaction (`Incoming.update_id`)
+        # and answers nothing when another worker took it first.
         incoming = incoming.model_copy(update={"update_id": update_id})
         typing = asyncio.create_task(self._typing(incoming.chat))
         try:
@@ -236,8 +304,18 @@ class Inbox:
             replies = [Outgoing(chat=incoming.chat, text=self.error_text)]
         finally:
             typing.cancel()
-        # Turns that change nothing (a group message not for the bot) have no transaction.
-        await self._core(self.store.done, self.channel, update_id)
+        # Taken here too when the engine did not (it failed, or it keeps no inbox), so the
+        # update is never handled again; after the engine's own take this is a no-op. With
+        # the database taking no writes it stays kept, for a sweep once writes come back.
+        with contextlib.suppress(StorageUnavailable):
+            await self._core(self.store.done, self.channel, update_id)
+        try:
+            await self._send(replies)
+        finally:
+            with contextlib.suppress(StorageUnavailable):
+                await self._core(self.store.sent, self.channel, update_id)
+
+    async def _send(self, replies: list[Outgoing]) -> None:
         for reply in replies:
             try:
                 await self.outbox.send(reply)

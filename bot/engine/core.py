@@ -106,15 +106,9 @@ class Engine:
     def handle(self, msg: Incoming) -> list[Outgoing]:
         """Answer one message; state is saved before the replies are returned."""
         text = clean_text(msg.text)
-        is_command = text.startswith("/")
-        if msg.chat.kind is ChatKind.GROUP:
-            if contains_personal_data(text):
-                return [self._pii_warning(msg)]
-            if not (is_command or msg.mentioned or msg.reply_to_bot):
-                return []
-        problem = input_problem(text, self.replies)
-        if problem is not None:
-            return [self._reply(msg, problem)]
+        early = self._without_turn(msg, text)
+        if early is not None:
+            return early if self._take(msg) else []
         try:
             return self._turn(msg, text)
         except StorageUnavailable as exc:
@@ -125,6 +119,26 @@ class Engine:
             # transaction was rolled back, so the state is exactly as before this message.
             logger.exception("engine failed on a %s message", msg.chat.channel)
             return [self._reply(msg, self.replies.error)]
+
+    def _without_turn(self, msg: Incoming, text: str) -> list[Outgoing] | None:
+        """The replies that need no state (group etiquette, bad input), or None for a turn."""
+        if msg.chat.kind is ChatKind.GROUP:
+            if contains_personal_data(text):
+                return [self._pii_warning(msg)]
+            if not (text.startswith("/") or msg.mentioned or msg.reply_to_bot):
+                return []
+        problem = input_problem(text, self.replies)
+        return None if problem is None else [self._reply(msg, problem)]
+
+    def _take(self, msg: Incoming) -> bool:
+        """Take the kept update the message came in; False when another worker took it."""
+        if msg.update_id is None:
+            return True
+        try:
+            with self.storage.transaction():
+                return self.storage.inbox.done(msg.chat.channel, msg.update_id)
+        except StorageUnavailable:
+            return True  # answer anyway: these replies save nothing
 
     def _without_saving(self, msg: Incoming, text: str) -> list[Outgoing]:
         """The database takes no writes: a question is still answered (what it would save,
@@ -145,6 +159,11 @@ class Engine:
         # One transaction per turn: the filing row, the conversation state and the handled
         # update's removal from the inbox are written together, before the reply leaves.
         with self.storage.transaction():
+            # Taken first: when another worker has handled this update, this turn does nothing.
+            if msg.update_id is not None and not self.storage.inbox.done(
+                msg.chat.channel, msg.update_id
+            ):
+                return []
             state = self._load_state(msg)
             before = state.model_dump_json()
             replies = self._route(msg, text, state)
@@ -156,8 +175,6 @@ class Engine:
             after = state.model_dump_json()
             if after != before and not state._deleted:
                 self.storage.sessions.save(msg.chat.channel, msg.chat.chat_id, msg.user_id, after)
-            if msg.update_id is not None:
-                self.storage.inbox.done(msg.chat.channel, msg.update_id)
         if state._deleted:
             # Committed: now the bytes on disk, and whatever a channel kept (terminal exports).
             self.storage.scrub()

@@ -274,6 +274,8 @@ class WaitingUpdate:
     update_id: str
     queue_key: str
     body: str
+    # When a turn took it; it stays until its replies are sent (`InboxStore.sent`).
+    handled_at: float | None = None
 
 
 class InboxStore(ABC):
@@ -281,7 +283,8 @@ class InboxStore(ABC):
 
     A webhook answers 200 only after `accept` has committed, and the platform never resends
     an update it got 200 for: this table is then the only copy, until the turn that handles
-    it calls `done` in its own transaction."""
+    it takes it (`done`) in its own transaction and, once the replies are out, drops it (`sent`).
+    """
 
     @abstractmethod
     def accept(self, channel: str, update_id: str, queue_key: str, body: str) -> bool:
@@ -289,11 +292,31 @@ class InboxStore(ABC):
 
     @abstractmethod
     def waiting(self, channel: str) -> list[WaitingUpdate]:
-        """The channel's accepted, unhandled updates, oldest first."""
+        """The channel's accepted updates no turn has taken yet, oldest first."""
 
     @abstractmethod
-    def done(self, channel: str, update_id: str) -> None:
-        """The update is handled: drop its body (a no-op when already dropped)."""
+    def oldest(self, channel: str, queue_key: str) -> WaitingUpdate | None:
+        """The chat's oldest kept update, taken or not, whichever worker accepted it."""
+
+    @abstractmethod
+    def stale_keys(self, channel: str, accepted_before: float) -> list[str]:
+        """Chats with updates kept since before `accepted_before` (a dead worker's)."""
+
+    @abstractmethod
+    def done(self, channel: str, update_id: str) -> bool:
+        """Take the update as handled; False when it was already taken (or is gone).
+
+        In a turn's transaction this is the claim: of two workers handling one update,
+        the second waits for the first's commit and then finds nothing to take."""
+
+    @abstractmethod
+    def sent(self, channel: str, update_id: str) -> None:
+        """Its replies are out: drop the update, unless another worker took it (that one
+        drops it once its own replies are out)."""
+
+    @abstractmethod
+    def drop(self, channel: str, update_id: str) -> None:
+        """Drop the update whoever took it (it needs no reply, or its worker died)."""
 
 
 class Storage(ABC):

@@ -274,3 +274,27 @@ def test_a_lapsed_lease_gives_the_row_back(storage: Storage) -> None:
     ] == [rid]
     assert storage.reminders.mark_sent(rid, "a", 303, late=False) is False  # no longer a's
     assert storage.reminders.mark_sent(rid, "b", 303, late=False) is True
+
+
+def test_a_taken_update_waits_for_its_taker_and_a_dead_takers_is_dropped(
+    opener: Opener, now: list[float]
+) -> None:
+    """Two workers: the one that took an update drops it once its replies are out; the
+    other sees it taken (and waits, so the chat reads its replies in order)."""
+    first, second = opener(lambda: now[0]), opener(lambda: now[0])
+    if first is second:
+        pytest.skip("one connection: one worker")
+    for update_id in ("1", "2"):
+        first.inbox.accept("telegram", update_id, "chat-a", "{}")
+    assert first.inbox.done("telegram", "1") is True
+    assert second.inbox.done("telegram", "1") is False  # taken once
+    second.inbox.sent("telegram", "1")  # not its to drop
+    oldest = second.inbox.oldest("telegram", "chat-a")
+    assert oldest is not None and oldest.update_id == "1" and oldest.handled_at is not None
+    assert [w.update_id for w in second.inbox.waiting("telegram")] == ["2"]
+    assert second.inbox.stale_keys("telegram", now[0] + 1) == ["chat-a"]
+    first.inbox.sent("telegram", "1")
+    assert (second.inbox.oldest("telegram", "chat-a") or oldest).update_id == "2"
+    second.inbox.done("telegram", "2")
+    first.inbox.drop("telegram", "2")  # its taker died before replying
+    assert second.inbox.oldest("telegram", "chat-a") is None

@@ -109,6 +109,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         "m005_meta",
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
     ),
+    (
+        "m006_inbox_by_chat",
+        """
+        ALTER TABLE inbox ADD COLUMN handled_at DOUBLE PRECISION;
+        ALTER TABLE inbox ADD COLUMN taken_by TEXT;
+        CREATE INDEX inbox_by_chat ON inbox (channel, queue_key, seq);
+        """,
+    ),
 ]
 
 _CREATE_TABLE = (

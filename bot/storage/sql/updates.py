@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 
@@ -52,6 +53,8 @@ class SqlInbox(InboxStore):
         self.db = db
         self.seen = seen
         self.cipher = cipher
+        # Which process took an update: only that one may drop it once its replies are out.
+        self.worker = secrets.token_hex(8)
 
     def accept(self, channel: str, update_id: str, queue_key: str, body: str) -> bool:
         """Claim the id and keep the update, in one transaction; False for a duplicate."""
@@ -68,13 +71,51 @@ class SqlInbox(InboxStore):
     def waiting(self, channel: str) -> list[WaitingUpdate]:
         """The channel's accepted, unhandled updates, oldest first."""
         rows = self.db.execute(
-            "SELECT update_id, queue_key, body FROM inbox WHERE channel = ? ORDER BY seq",
+            "SELECT update_id, queue_key, body FROM inbox"
+            " WHERE channel = ? AND handled_at IS NULL ORDER BY seq",
             (channel,),
         ).fetchall()
         return [WaitingUpdate(uid, key, self.cipher.open(body)) for uid, key, body in rows]
 
-    def done(self, channel: str, update_id: str) -> None:
-        """Drop the handled update's body."""
+    def oldest(self, channel: str, queue_key: str) -> WaitingUpdate | None:
+        """The chat's oldest kept update."""
+        row = self.db.execute(
+            "SELECT update_id, queue_key, body, handled_at FROM inbox"
+            " WHERE channel = ? AND queue_key = ? ORDER BY seq LIMIT 1",
+            (channel, queue_key),
+        ).fetchone()
+        if row is None:
+            return None
+        update_id, key, body, handled_at = row
+        return WaitingUpdate(update_id, key, self.cipher.open(body), handled_at)
+
+    def stale_keys(self, channel: str, accepted_before: float) -> list[str]:
+        """Chats with updates kept since before `accepted_before`."""
+        rows = self.db.execute(
+            "SELECT DISTINCT queue_key FROM inbox WHERE channel = ? AND accepted_at < ?",
+            (channel, accepted_before),
+        ).fetchall()
+        return [str(key) for (key,) in rows]
+
+    def done(self, channel: str, update_id: str) -> bool:
+        """Mark the update taken by this worker; False when it was already taken or is gone."""
+        cursor = self.db.execute(
+            "UPDATE inbox SET handled_at = ?, taken_by = ?"
+            " WHERE channel = ? AND update_id = ? AND handled_at IS NULL",
+            (self.seen.clock(), self.worker, channel, update_id),
+        )
+        return cursor.rowcount == 1
+
+    def sent(self, channel: str, update_id: str) -> None:
+        """Drop the update unless another worker took it."""
+        self.db.execute(
+            "DELETE FROM inbox WHERE channel = ? AND update_id = ?"
+            " AND (taken_by IS NULL OR taken_by = ?)",
+            (channel, update_id, self.worker),
+        )
+
+    def drop(self, channel: str, update_id: str) -> None:
+        """Drop the update whoever took it."""
         self.db.execute(
             "DELETE FROM inbox WHERE channel = ? AND update_id = ?", (channel, update_id)
         )

@@ -120,3 +120,13 @@ def m004_inbox(db: Database) -> None:
 def m005_meta(db: Database) -> None:
     """Facts about the database itself: the data key's check value, the sealing done."""
     db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@migrations()
+def m006_inbox_by_chat(db: Database) -> None:
+    """Each turn looks up its chat's oldest kept update, whichever worker accepted it; a
+    handled update stays (with `handled_at`) until its replies are sent, so the chat's next
+    turn, on any worker, waits for them and the chat reads its replies in order."""
+    db.execute("ALTER TABLE inbox ADD COLUMN handled_at REAL")
+    db.execute("ALTER TABLE inbox ADD COLUMN taken_by TEXT")
+    db.execute("CREATE INDEX inbox_by_chat ON inbox (channel, queue_key, seq)")
