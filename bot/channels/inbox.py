@@ -2,10 +2,12 @@
 
 A platform's handler awaits `Inbox.accept(update)`, which returns once the update is kept in
 the database (with its dedupe record, in one transaction): only then may a webhook answer
-200. Updates of one chat wait in that chat's queue and are handled one at a time; different
-chats run concurrently. The turn that handles an update drops it from the kept ones in the
-turn's own transaction, so an update is handled once even across a crash; what a shutdown
-could not finish is handled at the next start (`resume`). The engine is synchronous
+200. A chat's kept updates are handled one at a time, oldest first, whichever worker (process)
+accepted them; different chats run concurrently. The turn that handles an update takes it in
+the turn's own transaction, so it is handled once even across a crash or by several
+workers, and it is dropped once its replies are out, so the chat's next turn (on any worker)
+waits for them. What a shutdown could not finish is handled at the next start (`resume`),
+and what a dead worker left, by a periodic sweep. The engine is synchronous
 (SQLite, jieba), so it runs in one worker thread: the event loop stays free for network I/O
 and typing indicators, and the storage connection is never used by two threads at once.
 What is platform-specific (reading an update, showing "typing…") is handed in as a
