@@ -701,8 +701,8 @@ async def webhook_mode(
             correct += ok_state and ok_replies and ok_resent
             table[(bucket, moment)] += 1
             everything.extend(round_items)
-        # Anything still on its way gets a last chance before the figures: a turn taken by the
-        # killed process and not answered holds its chat back for SENDING_SECONDS (20 s).
+        # Anything still on its way gets a last chance before the figures (a turn the killed
+        # process committed has its kept replies sent by the restarted one).
         with contextlib.suppress(TimeoutError):
             await emu.wait_for(lambda: all(answered(emu, i) for i in everything), timeout=25.0)
         # Every form where all its answers lead, at the end? Then all its updates were handled.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
 class ChatKind(StrEnum):
@@ -55,6 +55,9 @@ class Choice(BaseModel):
 class Document(BaseModel):
     """A file the bot sends (exports)."""
 
+    # Kept replies travel as JSON (`dump_replies`): the file's bytes as base64, not UTF-8.
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+
     filename: str
     content: bytes
     mime_type: str = "application/octet-stream"
@@ -76,6 +79,19 @@ class Outgoing(BaseModel):
     deep_link: str | None = None
     # Whose choices these are: a button press by anyone else changes nothing.
     for_user_id: str | None = None
+
+
+_REPLIES = TypeAdapter(list[Outgoing])
+
+
+def dump_replies(replies: list[Outgoing]) -> str:
+    """A turn's replies as JSON, to keep until they are sent."""
+    return _REPLIES.dump_json(replies).decode()
+
+
+def load_replies(text: str) -> list[Outgoing]:
+    """The replies `dump_replies` kept."""
+    return _REPLIES.validate_json(text)
 
 
 class SendError(Exception):

@@ -20,6 +20,7 @@ import pytest
 from bot.app import App, build_app
 from bot.channels import terminal
 from bot.config import Settings
+from tests.conftest import sqlite_db
 from tests.dialogue.test_dialogue import ENTERPRISE, PERSONAL
 
 FORGOTTEN, KEPT = "alice", "bob"
@@ -27,8 +28,9 @@ FORGOTTEN, KEPT = "alice", "bob"
 NO_USER_COLUMN = {
     # The channel and the platform's update id, and when: no text, no sender.
     "seen_updates": {"channel", "update_id", "seen_at"},
-    # An accepted update's body (sender, text) until it is handled: the turn that handles it
-    # deletes the row (Engine._turn -> inbox.done, Inbox._handle for turns without one).
+    # An accepted update's body (sender, text) and the replies to it, until those are out:
+    # the turn takes the row and keeps its replies (Engine._turn -> inbox.done,
+    # inbox.keep_replies), the inbox deletes it once they are sent (Inbox._turn -> inbox.sent).
     # The terminal has no update ids, so it never writes here; it must be empty after.
     "inbox": {
         "seq",
@@ -39,6 +41,8 @@ NO_USER_COLUMN = {
         "accepted_at",
         "handled_at",
         "taken_by",
+        "replies",
+        "replies_sent",
     },
     # Facts about the database (the data key's check value): nothing about a user.
     "meta": {"name", "value"},
@@ -86,7 +90,7 @@ def type_lines(app: App, user: str, lines: list[str], exports: Path) -> list[dic
 
 
 def _conn(app: App) -> sqlite3.Connection:
-    app.storage.db.conn.commit()
+    sqlite_db(app.storage).conn.commit()
     return sqlite3.connect(app.settings.db_path)
 
 

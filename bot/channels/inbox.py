@@ -5,13 +5,14 @@ the database (with its dedupe record, in one transaction): only then may a webho
 200. A chat's kept updates are handled one at a time, oldest first, whichever worker (process)
 accepted them; different chats run concurrently. The turn that handles an update takes it in
 the turn's own transaction, so it is handled once even across a crash or by several
-workers, and it is dropped once its replies are out, so the chat's next turn (on any worker)
-waits for them. What a shutdown could not finish is handled at the next start (`resume`),
-and what a dead worker left, by a periodic sweep. The engine is synchronous
-(SQLite, jieba), so it runs in one worker thread: the event loop stays free for network I/O
-and typing indicators, and the storage connection is never used by two threads at once.
-What is platform-specific (reading an update, showing "typing…") is handed in as a
-`Platform`.
+workers; its replies are kept with it in that transaction, and it is dropped once they are
+out, so the chat's next turn (on any worker) waits for them, and a worker that dies in
+between leaves them for another worker (or its own restart) to send. What a shutdown could
+not finish is handled at the next start (`resume`), and what a dead worker left, by a
+periodic sweep. The engine is synchronous (SQLite, jieba), so it runs in one worker thread:
+the event loop stays free for network I/O and typing indicators, and the storage connection
+is never used by two threads at once. What is platform-specific (reading an update, showing
+"typing…") is handed in as a `Platform`.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot.channels.base import ReplyEngine
-from bot.messages import ChatRef, Incoming, Outbox, Outgoing, SendError
+from bot.messages import ChatRef, Incoming, Outbox, Outgoing, SendError, load_replies
 from bot.storage.base import InboxStore, StorageUnavailable, WaitingUpdate
+from bot.storage.workers import gone_here
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -223,7 +225,9 @@ class Inbox:
         Then, every `SWEEP_SECONDS`, chats whose kept updates are older than `STALE_SECONDS`
         are woken again: what a worker that died had accepted is handled by another."""
         waiting = await self._core(self.store.waiting, self.channel)
-        self._wake({kept.queue_key for kept in waiting})
+        # And the chats of updates taken but not sent: a predecessor's kept replies go out now.
+        taken = await self._core(self.store.stale_keys, self.channel, time.time() + 1)
+        self._wake({kept.queue_key for kept in waiting} | set(taken))
         if waiting:
             logger.info("%s: handling %d updates kept from before", self.channel, len(waiting))
         if self._sweeper is None:
@@ -281,14 +285,24 @@ class Inbox:
 
     async def _after_other_worker(self, taken: WaitingUpdate) -> None:
         """Another worker took the chat's previous update and is sending its replies: wait,
-        so the chat reads them in order; past `SENDING_SECONDS` it died before sending."""
+        so the chat reads them in order. Silent for `SENDING_SECONDS`, or known gone, it
+        died on the way: its replies were kept with the update, so they are sent from here."""
         assert taken.handled_at is not None
-        if time.time() - taken.handled_at < SENDING_SECONDS:
+        silent = time.time() - taken.handled_at
+        if silent < SENDING_SECONDS and not gone_here(taken.taken_by):
             await asyncio.sleep(0.02)
             return
-        logger.warning("%s update %s: its worker died before replying", self.channel,
-                       taken.update_id)  # fmt: skip
-        await self._core(self.store.drop, self.channel, taken.update_id)
+        if not await self._core(self.store.take_over, self.channel, taken):
+            return  # sent meanwhile, or another worker took it over first
+        logger.warning("%s update %s: its worker died before replying; sending its replies",
+                       self.channel, taken.update_id)  # fmt: skip
+        try:
+            if taken.replies is not None:
+                replies = load_replies(taken.replies)
+                await self._send(taken.update_id, replies, first=taken.replies_sent)
+        finally:
+            with contextlib.suppress(StorageUnavailable):
+                await self._core(self.store.sent, self.channel, taken.update_id)
 
     async def _turn(self, update_id: str, update: JSON) -> None:
         incoming = await self.platform.translate(update)
@@ -312,13 +326,18 @@ class Inbox:
         with contextlib.suppress(StorageUnavailable):
             await self._core(self.store.done, self.channel, update_id)
         try:
-            await self._send(replies)
+            await self._send(update_id, replies)
         finally:
             with contextlib.suppress(StorageUnavailable):
                 await self._core(self.store.sent, self.channel, update_id)
 
-    async def _send(self, replies: list[Outgoing]) -> None:
-        for reply in replies:
+    async def _send(self, update_id: str, replies: list[Outgoing], first: int = 0) -> None:
+        """Send `replies[first:]`, noting before each further one how many are out."""
+        for n in range(first, len(replies)):
+            reply = replies[n]
+            if n > first:  # and a slow send (rate limits) is not taken for a dead worker
+                with contextlib.suppress(StorageUnavailable):
+                    await self._core(self.store.sending, self.channel, update_id, n)
             try:
                 await self.outbox.send(reply)
             except SendError as exc:

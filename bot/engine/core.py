@@ -24,7 +24,7 @@ from bot.engine.texts import (
     source_line,
 )
 from bot.faq.retriever import Match, Retriever, Verdict
-from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing
+from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing, dump_replies
 from bot.privacy import contains_personal_data
 from bot.reminders import Owner, ReminderIntake, what_from_form
 from bot.storage.base import Storage, StorageUnavailable
@@ -108,7 +108,7 @@ class Engine:
         text = clean_text(msg.text)
         early = self._without_turn(msg, text)
         if early is not None:
-            return early if self._take(msg) else []
+            return early if self._take(msg, early) else []
         try:
             return self._turn(msg, text)
         except StorageUnavailable as exc:
@@ -130,15 +130,24 @@ class Engine:
         problem = input_problem(text, self.replies)
         return None if problem is None else [self._reply(msg, problem)]
 
-    def _take(self, msg: Incoming) -> bool:
+    def _take(self, msg: Incoming, replies: list[Outgoing]) -> bool:
         """Take the kept update the message came in; False when another worker took it."""
         if msg.update_id is None:
             return True
         try:
             with self.storage.transaction():
-                return self.storage.inbox.done(msg.chat.channel, msg.update_id)
+                if not self.storage.inbox.done(msg.chat.channel, msg.update_id):
+                    return False
+                self._keep(msg, replies)
+                return True
         except StorageUnavailable:
             return True  # answer anyway: these replies save nothing
+
+    def _keep(self, msg: Incoming, replies: list[Outgoing]) -> None:
+        """Keep the replies with the taken update, so they reach the chat even if this
+        process dies before sending them."""
+        if msg.update_id is not None and replies:
+            self.storage.inbox.keep_replies(msg.chat.channel, msg.update_id, dump_replies(replies))
 
     def _without_saving(self, msg: Incoming, text: str) -> list[Outgoing]:
         """The database takes no writes: a question is still answered (what it would save,
@@ -175,6 +184,7 @@ class Engine:
             after = state.model_dump_json()
             if after != before and not state._deleted:
                 self.storage.sessions.save(msg.chat.channel, msg.chat.chat_id, msg.user_id, after)
+            self._keep(msg, replies)
         if state._deleted:
             # Committed: now the bytes on disk, and whatever a channel kept (terminal exports).
             self.storage.scrub()

@@ -276,6 +276,11 @@ class WaitingUpdate:
     body: str
     # When a turn took it; it stays until its replies are sent (`InboxStore.sent`).
     handled_at: float | None = None
+    # Which worker took it (bot.storage.workers), the replies it is to send (JSON) and how
+    # many of them are out.
+    taken_by: str | None = None
+    replies: str | None = None
+    replies_sent: int = 0
 
 
 class InboxStore(ABC):
@@ -308,6 +313,21 @@ class InboxStore(ABC):
 
         In a turn's transaction this is the claim: of two workers handling one update,
         the second waits for the first's commit and then finds nothing to take."""
+
+    @abstractmethod
+    def keep_replies(self, channel: str, update_id: str, replies: str) -> None:
+        """Keep the replies with the update, in the turn's transaction: if the worker dies
+        before they are out, another worker sends them (`take_over`)."""
+
+    @abstractmethod
+    def sending(self, channel: str, update_id: str, sent: int) -> None:
+        """The taker has sent `sent` of the replies and is still at it: a slow send is not a
+        dead worker, and one that takes over sends only the rest."""
+
+    @abstractmethod
+    def take_over(self, channel: str, taken: WaitingUpdate) -> bool:
+        """Take a dead worker's update, as it was read, to send its replies; False when
+        another worker took it over first (or it is gone)."""
 
     @abstractmethod
     def sent(self, channel: str, update_id: str) -> None:

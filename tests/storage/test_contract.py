@@ -276,9 +276,7 @@ def test_a_lapsed_lease_gives_the_row_back(storage: Storage) -> None:
     assert storage.reminders.mark_sent(rid, "b", 303, late=False) is True
 
 
-def test_a_taken_update_waits_for_its_taker_and_a_dead_takers_is_dropped(
-    opener: Opener, now: list[float]
-) -> None:
+def test_a_taken_update_waits_for_its_taker(opener: Opener, now: list[float]) -> None:
     """Two workers: the one that took an update drops it once its replies are out; the
     other sees it taken (and waits, so the chat reads its replies in order)."""
     first, second = opener(lambda: now[0]), opener(lambda: now[0])
@@ -296,5 +294,36 @@ def test_a_taken_update_waits_for_its_taker_and_a_dead_takers_is_dropped(
     first.inbox.sent("telegram", "1")
     assert (second.inbox.oldest("telegram", "chat-a") or oldest).update_id == "2"
     second.inbox.done("telegram", "2")
-    first.inbox.drop("telegram", "2")  # its taker died before replying
+    first.inbox.drop("telegram", "2")  # it needs no reply
     assert second.inbox.oldest("telegram", "chat-a") is None
+
+
+def test_a_dead_takers_kept_replies_are_taken_over_once_from_the_first_unsent(
+    opener: Opener, now: list[float]
+) -> None:
+    """A turn keeps its replies with the update it took; the taker notes how many are out;
+    a worker that finds it dead takes it over, once, and gets the rest to send."""
+    first, second, third = (opener(lambda: now[0]) for _ in range(3))
+    if first is second:
+        pytest.skip("one connection: one worker")
+    first.inbox.accept("telegram", "1", "chat-a", "{}")
+    second.inbox.keep_replies("telegram", "1", "not taken: not kept")
+    assert first.inbox.done("telegram", "1")
+    first.inbox.keep_replies("telegram", "1", '["one", "two", "three"]')
+    second.inbox.keep_replies("telegram", "1", "not its: not kept")
+    now[0] += 5
+    first.inbox.sending("telegram", "1", 1)
+    taken = second.inbox.oldest("telegram", "chat-a")
+    assert taken is not None and taken.taken_by == first.inbox.worker
+    assert (taken.replies, taken.replies_sent, taken.handled_at) == (
+        '["one", "two", "three"]', 1, now[0]
+    )  # fmt: skip
+    assert second.inbox.take_over("telegram", taken) is True
+    assert third.inbox.take_over("telegram", taken) is False  # once
+    first.inbox.sent("telegram", "1")  # back from the dead: no longer its to drop
+    first.inbox.sending("telegram", "1", 2)  # nor to note
+    again = third.inbox.oldest("telegram", "chat-a")
+    assert again is not None and again.taken_by == second.inbox.worker
+    assert again.replies_sent == 1
+    second.inbox.sent("telegram", "1")
+    assert third.inbox.oldest("telegram", "chat-a") is None

@@ -117,6 +117,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX inbox_by_chat ON inbox (channel, queue_key, seq);
         """,
     ),
+    (
+        "m007_inbox_replies",
+        """
+        ALTER TABLE inbox ADD COLUMN replies TEXT;
+        ALTER TABLE inbox ADD COLUMN replies_sent INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
 
 _CREATE_TABLE = (

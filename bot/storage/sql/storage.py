@@ -19,7 +19,7 @@ SEALED = {
     ("sessions", ("channel", "chat_id", "user_id")): ("state",),
     ("filings", ("id",)): ("label", "data"),
     ("reminders", ("id",)): ("user_name", "payload"),
-    ("inbox", ("seq",)): ("body",),
+    ("inbox", ("seq",)): ("body", "replies"),
 }
 
 
@@ -74,7 +74,7 @@ class SqlStorage(Storage):
                 key_values, values = row[: len(keys)], row[len(keys) :]
                 self.sql.execute(
                     f"UPDATE {table} SET {assignments} WHERE {match}",
-                    (*(cipher.reseal(v) for v in values), *key_values),
+                    (*(None if v is None else cipher.reseal(v) for v in values), *key_values),
                 )
 
     @property

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 
 from bot.storage.base import REMEMBER_SECONDS, InboxStore, SeenUpdates, WaitingUpdate
 from bot.storage.crypto import DataCipher
 from bot.storage.sql.connection import SqlConnection
+from bot.storage.workers import worker_token
 
 # Pruning is a range delete on an index; doing it every few hundred claims keeps it cheap.
 _PRUNE_EVERY = 500
@@ -54,7 +54,7 @@ class SqlInbox(InboxStore):
         self.seen = seen
         self.cipher = cipher
         # Which process took an update: only that one may drop it once its replies are out.
-        self.worker = secrets.token_hex(8)
+        self.worker = worker_token()
 
     def accept(self, channel: str, update_id: str, queue_key: str, body: str) -> bool:
         """Claim the id and keep the update, in one transaction; False for a duplicate."""
@@ -80,14 +80,23 @@ class SqlInbox(InboxStore):
     def oldest(self, channel: str, queue_key: str) -> WaitingUpdate | None:
         """The chat's oldest kept update."""
         row = self.db.execute(
-            "SELECT update_id, queue_key, body, handled_at FROM inbox"
+            "SELECT update_id, queue_key, body, handled_at, taken_by, replies, replies_sent"
+            " FROM inbox"
             " WHERE channel = ? AND queue_key = ? ORDER BY seq LIMIT 1",
             (channel, queue_key),
         ).fetchone()
         if row is None:
             return None
-        update_id, key, body, handled_at = row
-        return WaitingUpdate(update_id, key, self.cipher.open(body), handled_at)
+        update_id, key, body, handled_at, taken_by, replies, replies_sent = row
+        return WaitingUpdate(
+            update_id,
+            key,
+            self.cipher.open(body),
+            handled_at,
+            taken_by,
+            None if replies is None else self.cipher.open(replies),
+            replies_sent,
+        )
 
     def stale_keys(self, channel: str, accepted_before: float) -> list[str]:
         """Chats with updates kept since before `accepted_before`."""
@@ -104,6 +113,32 @@ class SqlInbox(InboxStore):
             " WHERE channel = ? AND update_id = ? AND handled_at IS NULL",
             (self.seen.clock(), self.worker, channel, update_id),
         )
+        return cursor.rowcount == 1
+
+    def keep_replies(self, channel: str, update_id: str, replies: str) -> None:
+        """Keep the turn's replies with the update this worker took, until they are sent."""
+        self.db.execute(
+            "UPDATE inbox SET replies = ? WHERE channel = ? AND update_id = ? AND taken_by = ?",
+            (self.cipher.seal(replies), channel, update_id, self.worker),
+        )
+
+    def sending(self, channel: str, update_id: str, sent: int) -> None:
+        """`sent` replies are out and this worker is still sending (`handled_at` is its
+        heartbeat)."""
+        self.db.execute(
+            "UPDATE inbox SET handled_at = ?, replies_sent = ?"
+            " WHERE channel = ? AND update_id = ? AND taken_by = ?",
+            (self.seen.clock(), sent, channel, update_id, self.worker),
+        )
+
+    def take_over(self, channel: str, taken: WaitingUpdate) -> bool:
+        """Take a dead worker's update to send its kept replies; False if another did."""
+        cursor = self.db.execute(
+            "UPDATE inbox SET handled_at = ?, taken_by = ? WHERE channel = ? AND update_id = ?"
+            " AND taken_by = ? AND handled_at = ?",
+            (self.seen.clock(), self.worker, channel, taken.update_id, taken.taken_by,
+             taken.handled_at),
+        )  # fmt: skip
         return cursor.rowcount == 1
 
     def sent(self, channel: str, update_id: str) -> None:

@@ -130,3 +130,13 @@ def m006_inbox_by_chat(db: Database) -> None:
     db.execute("ALTER TABLE inbox ADD COLUMN handled_at REAL")
     db.execute("ALTER TABLE inbox ADD COLUMN taken_by TEXT")
     db.execute("CREATE INDEX inbox_by_chat ON inbox (channel, queue_key, seq)")
+
+
+@migrations()
+def m007_inbox_replies(db: Database) -> None:
+    """A turn keeps its replies with the update it took, in its own transaction: a worker
+    that dies between the commit and the send leaves them for another worker to send."""
+    db.execute("ALTER TABLE inbox ADD COLUMN replies TEXT")
+    # How many of them are out: a worker taking over sends the rest, so a crash repeats at
+    # most the one message that was on its way.
+    db.execute("ALTER TABLE inbox ADD COLUMN replies_sent INTEGER NOT NULL DEFAULT 0")
