@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.channels.holder import run_as_holder
 from bot.config import Settings
 from bot.dialogue.forms import Forms, load_forms
 from bot.dialogue.texts import load_dialogue_texts
@@ -137,24 +138,33 @@ def build_wecom_channel(app: App, **options: Any) -> WecomChannel:
 
 
 def run_wecom(settings: Settings) -> int:
-    """Run the WeCom channel until SIGINT/SIGTERM, reminders beside it.
+    """Run the WeCom channel until SIGINT/SIGTERM, reminders beside it, while this worker
+    holds the bot's one long connection (bot/channels/holder.py); others stand by.
 
-    Refused credentials and a kick (another process took the bot) end it with a message."""
+    Refused credentials and a kick (a process outside the election took the bot) end it
+    with a message."""
     app = build_app(settings)
-    channel = build_wecom_channel(app)
+    channels = [build_wecom_channel(app)]  # built first: missing credentials stop here
     sender_storage = open_storage(settings)
-    sender = ReminderSender(sender_storage.reminders, {channel.name: channel.outbox})
+    leadership = app.storage.leadership(f"wecom:{settings.wecom.bot_id}")
+
+    async def hold(stop: asyncio.Event) -> None:
+        # A channel runs once; a worker that lost the hold and won it back needs a new one.
+        channel = channels.pop() if channels else build_wecom_channel(app)
+        sender = ReminderSender(sender_storage.reminders, {channel.name: channel.outbox})
+        await channel.run(stop, settings.db_path.parent / "wecom.heartbeat", [sender])
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await channel.run(stop, settings.db_path.parent / "wecom.heartbeat", [sender])
+        await run_as_holder(leadership, stop, hold, what="the WeCom long connection")
 
     try:
         asyncio.run(main())
     finally:
+        leadership.release()
         sender_storage.close()
         app.storage.close()
     return 0

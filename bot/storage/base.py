@@ -339,6 +339,25 @@ class InboxStore(ABC):
         """Drop the update whoever took it (it needs no reply, or its worker died)."""
 
 
+class Leadership(ABC):
+    """One worker at a time holds it, until it lets go or dies (then another may take it).
+
+    Kept outside any transaction, by the database session (or the file lock) of the holder,
+    so a dead holder's hold ends with its connection, not after a lease."""
+
+    @abstractmethod
+    def try_acquire(self) -> bool:
+        """Hold it if nobody does; True when this worker holds it now."""
+
+    @abstractmethod
+    def still_held(self) -> bool:
+        """False once the hold is lost (its connection to the database broke)."""
+
+    @abstractmethod
+    def release(self) -> None:
+        """Let go (another worker may then take it)."""
+
+
 class Storage(ABC):
     """One database: its stores, a transaction spanning them, forgetting a user, closing."""
 
@@ -375,6 +394,10 @@ class Storage(ABC):
     def reading(self) -> AbstractContextManager[None]:
         """A transaction that is always rolled back; StorageUnavailable at its end if
         anything inside wrote (for answering while the database takes no writes)."""
+
+    @abstractmethod
+    def leadership(self, name: str) -> Leadership:
+        """The election for something only one worker may do at a time (`name`)."""
 
     @abstractmethod
     def forget_user(self, channel: str, user_id: str) -> int:

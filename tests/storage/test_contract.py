@@ -327,3 +327,24 @@ def test_a_dead_takers_kept_replies_are_taken_over_once_from_the_first_unsent(
     assert again.replies_sent == 1
     second.inbox.sent("telegram", "1")
     assert third.inbox.oldest("telegram", "chat-a") is None
+
+
+def test_one_worker_at_a_time_holds_a_leadership_and_another_takes_it_when_let_go(
+    opener: Opener, now: list[float]
+) -> None:
+    first, second = opener(lambda: now[0]), opener(lambda: now[0])
+    if first is second:
+        pytest.skip("one connection: one worker")
+    one, other = first.leadership("wecom:bot"), second.leadership("wecom:bot")
+    assert one.try_acquire() is True
+    assert one.try_acquire() is True  # holding it already
+    assert other.try_acquire() is False
+    apart = second.leadership("wecom:another-bot")
+    assert apart.try_acquire() is True  # names are apart
+    apart.release()
+    assert one.still_held() is True and other.still_held() is False
+    one.release()
+    assert one.still_held() is False
+    assert other.try_acquire() is True
+    assert one.try_acquire() is False
+    other.release()

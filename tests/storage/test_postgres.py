@@ -212,3 +212,20 @@ def test_backup_says_it_is_for_sqlite_only_on_postgres(
     monkeypatch.setenv("BEIAN_DATABASE_URL", pg_url)
     assert main(["backup", str(tmp_path / "x.bak")]) == 2
     assert "pg_dump" in capsys.readouterr().err
+
+
+def test_a_holder_whose_connection_dies_loses_the_hold_and_another_takes_it(pg_url: str) -> None:
+    """The server ends a dead holder's session, and with it the advisory lock: no lease to
+    wait out, and the old holder learns it lost the hold before it would act as one."""
+    storage = PostgresStorage(pg_url, cipher=DataCipher.generate())
+    holder, standby = storage.leadership("wecom:bot"), storage.leadership("wecom:bot")
+    assert holder.try_acquire() is True and standby.try_acquire() is False
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+        )
+    assert standby.try_acquire() is True
+    assert holder.still_held() is False
+    assert holder.try_acquire() is False
+    standby.release()
+    storage.close()

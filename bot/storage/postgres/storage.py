@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from bot.storage.base import StorageUnavailable
+from bot.storage.base import Leadership, StorageUnavailable
 from bot.storage.crypto import DataCipher
 from bot.storage.postgres import migrations
 from bot.storage.postgres.connection import Database, PostgresConnection, connect, safe_url
+from bot.storage.postgres.leadership import AdvisoryLeadership
 from bot.storage.postgres.reminders import PostgresReminders
 from bot.storage.sql.storage import USER_TABLES, SqlStorage
 
@@ -74,6 +75,10 @@ class PostgresStorage(SqlStorage):
             wrote = bool(row and row[0])
         if wrote:
             raise StorageUnavailable("the turn had to write")
+
+    def leadership(self, name: str) -> Leadership:
+        """A session-level advisory lock: one holder among all the workers."""
+        return AdvisoryLeadership(self.url, name)
 
     def scrub(self) -> None:
         """VACUUM the user tables after a committed delete.

@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.storage.base import StorageUnavailable
+from bot.storage.base import Leadership, StorageUnavailable
 from bot.storage.crypto import DataCipher, WrongKeyError, key_file_of, load_cipher
 from bot.storage.sql.storage import SqlStorage
 from bot.storage.sqlite.connection import SqliteConnection, open_database, write_transaction
+from bot.storage.sqlite.leadership import FileLeadership
 from bot.storage.sqlite.reminders import SqliteReminders
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,10 @@ class SqliteStorage(SqlStorage):
                 conn.execute("ROLLBACK")
         if conn.total_changes != changes:
             raise StorageUnavailable("the turn had to write")
+
+    def leadership(self, name: str) -> Leadership:
+        """A lock file beside the database: one holder on this machine."""
+        return FileLeadership(self.path, name)
 
     def scrub(self) -> None:
         """Copy the WAL into the main file and truncate it, so no old frame keeps the values.
