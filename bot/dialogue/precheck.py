@@ -16,7 +16,13 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.content import conversations_dir, load_yaml
 from bot.dialogue.pre_approval import hinted, load_pre_approval
-from bot.dialogue.rules import Province, Rule, load_province_rules
+from bot.dialogue.rules import (
+    MinAgeRule,
+    Province,
+    Rule,
+    load_province_rules,
+    rule_subject_type,
+)
 from bot.workdays import APPROXIMATE_NOTE, add_workdays
 
 SPECIAL_INDUSTRY_ANSWERS = {"ready", "missing"}
@@ -185,19 +191,42 @@ def _identity_findings(
         else:
             out.append(_finding("other_province_id", **names))
     if isinstance(age, int) and age < 18:
-        limits = "；".join(
-            f"{'、'.join(limit.subject_types)}未满{limit.refused_under}岁不受理"
-            if limit.refused_under
-            else f"未满{limit.certificate_under}岁需要证明"
-            for limit in rules.min_age.value or []
-        )
-        none = load_precheck_texts().report["no_age_rule"]
-        out.append(
-            _finding(
-                "minor", rules.min_age, age=age, province=province.name, limits=limits or none
-            )
-        )
+        out.append(_age_finding(rules.min_age, age, province.name, values))
     return out
+
+
+def _age_finding(rule: MinAgeRule, age: int, province: str, values: dict[str, Any]) -> Finding:
+    """❌ under an age the province refuses for this subject type (even an old rule, like
+    local_id_only); ⚠ for any other age under 18, naming the province's limits."""
+    subject = rule_subject_type(_v(values, "subject_type"))
+    limits = _age_limits(rule) or load_precheck_texts().report["no_age_rule"]
+    refusing = [limit for limit in rule.value or [] if limit.refuses(subject, age)]
+    if not refusing:
+        return _finding("minor", rule, age=age, province=province, limits=limits)
+    minimum = max(limit.refused_under or 0 for limit in refusing)
+    who = load_province_rules().subject_label(subject)
+    fields = {"age": age, "province": province, "minimum": minimum, "subject": who}
+    return _finding("minor_refused", rule, limits=limits, **fields)
+
+
+def _age_limits(rule: MinAgeRule) -> str:
+    """A province's age limits as the user reads them: 「个人、单位未满 16 岁不受理（旧规定）」.
+
+    Each limit says whom it is for in the table's labels: the stored subject types are
+    internal keys, and a limit without them reads as if it held for every filing.
+    """
+    label = load_province_rules().subject_label
+    said = []
+    for limit in rule.value or []:
+        parts = []
+        if limit.refused_under:
+            parts.append(f"未满 {limit.refused_under} 岁不受理")
+        if limit.certificate_under:
+            parts.append(f"未满 {limit.certificate_under} 岁需要证明")
+        who = "、".join(label(subject) for subject in limit.subject_types)
+        said.append(who + "、".join(parts))
+    # Like every rule of Tencent's withdrawn table, it is said to be the old rule (旧规定).
+    return "；".join(said) + ("（旧规定）" if said and rule.deprecated else "")
 
 
 def _owner_findings(values: dict[str, Any], province: Province | None) -> list[Finding]:

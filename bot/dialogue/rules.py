@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import date
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -70,12 +70,29 @@ class TextRule(Rule):
     value: str | None
 
 
+def rule_subject_type(answer: object) -> SubjectType:
+    """The subject type a province rule names for the form's `subject_type` answer.
+
+    The form asks 个人 / 企业 / 其他组织; the rules say 个人 or 单位 (`enterprise`), and an
+    other organisation files the way a company does, so the 单位 rules hold for it.
+    """
+    return "personal" if answer == "personal" else "enterprise"
+
+
 class AgeLimit(_Frozen):
     """One province's age limits for some subject types (facts 34)."""
 
     subject_types: list[SubjectType] = Field(min_length=1)
     refused_under: int | None = Field(default=None, gt=0)
     certificate_under: int | None = Field(default=None, gt=0)
+
+    def refuses(self, subject_type: SubjectType, age: int) -> bool:
+        """True when the province does not accept a 负责人 of `age` for `subject_type`."""
+        return (
+            subject_type in self.subject_types
+            and self.refused_under is not None
+            and age < self.refused_under
+        )
 
 
 class MinAgeRule(Rule):
@@ -127,6 +144,8 @@ class ProvinceTable(_Frozen):
 
     sources: dict[str, str]
     source: str
+    # How a rule's subject types are said to the user (个人, 单位): the keys are internal.
+    subject_types: dict[SubjectType, str]
     defaults: dict[str, dict[str, Any]]
     provinces: dict[str, Province]
     _index: dict[str, Province] = PrivateAttr(default_factory=dict)
@@ -149,7 +168,11 @@ class ProvinceTable(_Frozen):
 
     @model_validator(mode="after")
     def _check_complete(self) -> ProvinceTable:
-        """31 provinces, and no two share a name, abbreviation or ID prefix."""
+        """31 provinces, no two share a name, abbreviation or ID prefix; every subject type
+        has its label."""
+        unnamed = [t for t in get_args(SubjectType) if not self.subject_types.get(t, "").strip()]
+        if unnamed:
+            raise ValueError(f"subject_types: no label for {unnamed}")
         rows = list(self.provinces.values())
         if len(rows) != PROVINCE_COUNT:
             raise ValueError(f"expected {PROVINCE_COUNT} provinces, found {len(rows)}")
@@ -174,6 +197,10 @@ class ProvinceTable(_Frozen):
             if key.endswith(ending) and key[: -len(ending)] in self._index:
                 return self._index[key[: -len(ending)]]
         return None
+
+    def subject_label(self, subject_type: SubjectType) -> str:
+        """The word the user reads for a subject type: `enterprise` -> 单位."""
+        return self.subject_types[subject_type]
 
     def by_id_prefix(self, digits: str) -> Province | None:
         """The province whose GB/T 2260 code starts an ID or region code (`"44..."` -> 广东)."""

@@ -14,14 +14,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from bot.dialogue import precheck
+from bot.dialogue.forms import load_forms
 from bot.dialogue.pre_approval import load_pre_approval
 from bot.dialogue.precheck import Finding, Level, findings, load_precheck_texts
-from bot.dialogue.rules import FlagRule, Province, load_province_rules
+from bot.dialogue.rules import FlagRule, Province, SubjectType, load_province_rules
 
 ABSENT = object()  # the answer was never given (the question was not asked)
 
@@ -127,6 +128,22 @@ def _id(age: int, province: str) -> dict[str, Any]:
     return {"masked": "440***********0018", "province": province, "age": age}
 
 
+def _refusals() -> list[tuple[Province, str, int]]:
+    """(province, form subject type, age) for every 「未满 N 岁不受理」 in the province data.
+
+    An other organisation (事业单位, 社会团体) files as a 单位: a limit for `enterprise` holds
+    for it too.
+    """
+    return [
+        (p, subject, limit.refused_under)
+        for p in _where(lambda p: p.rules.min_age.value)
+        for limit in p.rules.min_age.value or []
+        if limit.refused_under
+        for stored in limit.subject_types
+        for subject in ({"enterprise": ("enterprise", "other")}.get(stored) or (stored,))
+    ]
+
+
 def _province_cases() -> list[Case]:
     cases = []
     local_only = _where(lambda p: p.rules.local_id_only.value)
@@ -164,6 +181,18 @@ def _province_cases() -> list[Case]:
         Case("minor", "enterprise-owner-17-18", "owner_id_enterprise",
              _id(17, "广东"), _id(18, "广东"), base=enterprise)
     )  # fmt: skip
+    # Under an age a province refuses (江苏 16, 广东 16 for 单位) the ⚠ becomes a ❌.
+    for p, subject, age in _refusals():
+        name = "owner_id" if subject == "personal" else "owner_id_enterprise"
+        base = personal if subject == "personal" else enterprise
+        also = {"subject_type": subject}
+        below, at = _id(age - 1, p.name), _id(age, p.name)
+        cases += [
+            Case("minor_refused", f"{p.code}-{subject}-{age - 1}-{age}", name, below, at,
+                 base=lambda p=p, b=base: b(p.code), also=also),
+            Case("minor", f"{p.code}-{subject}-{age}-{age - 1}", name, at, below,
+                 base=lambda p=p, b=base: b(p.code), also=also),
+        ]  # fmt: skip
     for key, value, hit in (
         ("owner_must_be_legal_rep", "must", "no"),
         ("owner_must_check", "must", "unknown"),
@@ -374,24 +403,6 @@ def test_the_base_records_have_no_blocking_finding() -> None:
         assert [f for f in findings(base()) if f.level is Level.BLOCKING] == []
 
 
-def _refusals() -> list[tuple[Province, str, int]]:
-    """(province, subject type, age) for every 「未满 N 岁不受理」 in the province data."""
-    return [
-        (p, subject, limit.refused_under)
-        for p in _where(lambda p: p.rules.min_age.value)
-        for limit in p.rules.min_age.value or []
-        if limit.refused_under
-        for subject in limit.subject_types
-    ]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="precheck._identity_findings gives only the `minor` ⚠ (level warning) for any age "
-    "under 18: an age under a province's `refused_under` (江苏 16 for personal and "
-    "enterprise, 广东 16 for enterprise: 「不予备案/不予受理」) is not reported as a ❌ "
-    "blocking problem, although a deprecated local_id_only rule is",
-)
 @pytest.mark.parametrize(
     ("province", "subject", "age"),
     _refusals(),
@@ -404,16 +415,61 @@ def test_an_age_a_province_refuses_is_a_blocking_problem(
     field_name = "owner_id" if subject == "personal" else "owner_id_enterprise"
     below = base(province.code) | {field_name: answer(_id(age - 1, province.name))}
     at = base(province.code) | {field_name: answer(_id(age, province.name))}
+    below["subject_type"] = at["subject_type"] = answer(subject)
     assert any(f.level is Level.BLOCKING and "岁" in f.problem for f in findings(below))
     assert not any(f.level is Level.BLOCKING and "岁" in f.problem for f in findings(at))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the `minor` finding's rule text joins AgeLimit.subject_types as stored: the user "
-    "reads 「江苏：personal、enterprise未满16岁不受理」 (the English keys, not 个人/单位)",
+def _age_rule_cases() -> list[tuple[Province, str]]:
+    """(province, form subject type) for every province whose data has an age rule."""
+    subjects = ("personal", "enterprise", "other")
+    return [(p, s) for p in _where(lambda p: p.rules.min_age.value) for s in subjects]
+
+
+@pytest.mark.parametrize(
+    ("province", "subject"),
+    _age_rule_cases(),
+    ids=[f"{p.code}-{s}" for p, s in _age_rule_cases()],
 )
-def test_the_age_rule_is_said_in_chinese() -> None:
-    values = personal("jiangsu") | {"owner_id": answer(_id(17, "江苏"))}
+def test_the_age_rule_is_said_in_chinese(province: Province, subject: str) -> None:
+    base = personal if subject == "personal" else enterprise
+    field_name = "owner_id" if subject == "personal" else "owner_id_enterprise"
+    values = base(province.code) | {field_name: answer(_id(17, province.name))}
+    values["subject_type"] = answer(subject)
     [minor] = [f for f in findings(values) if is_finding("minor", f)]
     assert not re.search(r"[A-Za-z]", minor.rule), minor.rule
+    table = load_province_rules()
+    for limit in province.rules.min_age.value or []:
+        # Every limit says whom it is for, in the words the table gives each subject type.
+        assert "、".join(table.subject_label(t) for t in limit.subject_types) in minor.rule
+    assert "旧规定" in minor.rule  # both provinces' age rules are from the withdrawn table
+
+
+def test_every_subject_type_has_a_label() -> None:
+    table = load_province_rules()
+    labels = [table.subject_label(t) for t in get_args(SubjectType)]
+    assert all(re.fullmatch(r"[\u4e00-\u9fff]+", label) for label in labels), labels
+    assert len(set(labels)) == len(labels)
+
+
+def _internal_keys() -> set[str]:
+    """Words that are keys, never text: subject types, province codes, providers, answers."""
+    choices = {
+        choice.value
+        for spec in load_forms().values()
+        for slot in spec.slots
+        for choice in slot.choices
+    }
+    return {*get_args(SubjectType), *load_province_rules().provinces, *choices}
+
+
+def test_no_finding_shows_an_internal_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the user reads is said in words: no stored key (enterprise, guangdong, tencent,
+    none) is pasted into a finding, on either side of any case."""
+    words = "|".join(sorted(map(re.escape, _internal_keys()), key=len, reverse=True))
+    key = re.compile(rf"(?<![A-Za-z0-9_.])({words})(?![A-Za-z0-9_])", re.IGNORECASE)
+    for case in CASES:
+        for side in (case.hit, case.miss):
+            for found in _findings(case, side, monkeypatch):
+                for text in (found.problem, found.rule, found.fix):
+                    assert not key.search(text), (case.finding, case.id, text)
