@@ -197,30 +197,10 @@ async def test_a_group_message_for_another_member_gets_no_reply_and_stores_nothi
     assert inbox.fetchone()[0] == 0  # handled: the update's body is gone
 
 
-# Where the other member's @mention stays in the question the FAQ retriever matches.
-MENTION_LEFT_IN = {
-    ("telegram-ptb", True): "telegram",
-    ("telegram-ptb", False): "telegram",
-    ("telegram-aiogram", True): "telegram",
-    ("telegram-aiogram", False): "telegram",
-    ("wecom", False): "wecom",
-}
-MENTION_LEFT_IN_REASON = {
-    "telegram": "codec._addressing cuts only the bot's own @mention: 「@dave_member 备案要多久」 "
-    "reaches the retriever (score 0.67 against 0.96 without it) and gets the did-you-mean "
-    "list instead of the answer 「备案要多久」 gets",
-    "wecom": "frames._strip_mention takes the leading 「@张三」 for the bot's console name and "
-    "leaves 「@备案助手 备案要多久」 (score 0.37): no confident answer",
-}
-
-
 @pytest.mark.parametrize("bot_first", [True, False], ids=["bot-first", "other-first"])
 async def test_a_group_message_for_the_bot_and_another_member_is_answered(
-    driver: ChatDriver, bot_first: bool, request: pytest.FixtureRequest
+    driver: ChatDriver, bot_first: bool
 ) -> None:
     _needs(driver, "has_groups")
-    if (why := MENTION_LEFT_IN.get((driver.name, bot_first))) is not None:
-        reason = MENTION_LEFT_IN_REASON[why]
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     [answer] = await driver.say_to_bot_and_another("备案要多久", bot_first=bot_first)
     assert "工作日" in answer.text

@@ -23,7 +23,7 @@ from bot.messages import ChatKind, ChatRef, Choice, Document, Outgoing
 from tests.emulator import compute_entities
 
 ME = BotIdentity(id=42, username="beian_test_bot")
-ALICE = {"id": 7, "is_bot": False, "first_name": "Alice", "username": "alice"}
+ALICE: dict[str, Any] = {"id": 7, "is_bot": False, "first_name": "Alice", "username": "alice"}
 GROUP = {"id": -100123, "type": "supergroup", "title": "备案群"}
 
 
@@ -56,6 +56,58 @@ def test_group_mention_is_detected_and_taken_out_of_the_text() -> None:
     assert incoming.mentioned and incoming.text == "😀 备案要多久"
     other = message_to_incoming(message("@someone_else 你好", GROUP), ME)
     assert other is not None and not other.mentioned
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("@beian_test_bot @dave_member 备案要多久", "备案要多久"),
+        ("@dave_member @beian_test_bot 备案要多久", "备案要多久"),
+        ("@dave_member，@beian_test_bot：备案要多久", "备案要多久"),
+        ("备案要多久？ @dave_member @beian_test_bot", "备案要多久？"),
+        ("@dave_member 备案要多久 @beian_test_bot", "备案要多久"),
+        ("@beian_test_bot 𝟘😀 备案要多久 @dave_member", "𝟘😀 备案要多久"),
+        # Inside the sentence another member's mention is what the question is about.
+        ("@beian_test_bot 问下 @dave_member 的备案号", "问下 @dave_member 的备案号"),
+        ("请问 @beian_test_bot 备案要多久", "请问 备案要多久"),
+        ("@beian_test_bot @dave_member", ""),
+    ],
+)
+def test_the_mentions_around_the_question_are_taken_out(text: str, question: str) -> None:
+    incoming = message_to_incoming(message(text, GROUP), ME)
+    assert incoming is not None and incoming.mentioned
+    assert incoming.text == question
+
+
+def test_a_text_mention_around_the_question_is_taken_out() -> None:
+    # A member without a username is mentioned by name: Telegram marks it as a text_mention.
+    text = "Dave @beian_test_bot 备案要多久"
+    entities = [
+        {"type": "text_mention", "offset": 0, "length": 4, "user": {"id": 9}},
+        {"type": "mention", "offset": 5, "length": 15},
+    ]
+    incoming = message_to_incoming(message(text, GROUP) | {"entities": entities}, ME)
+    assert incoming is not None and incoming.mentioned and incoming.text == "备案要多久"
+    bot_by_name = [{"type": "text_mention", "offset": 0, "length": 4, "user": {"id": 42}}]
+    msg = message("备案助手 备案要多久", GROUP) | {"entities": bot_by_name}
+    incoming = message_to_incoming(msg, ME)
+    assert incoming is not None and incoming.mentioned and incoming.text == "备案要多久"
+
+
+def test_a_message_for_another_member_is_not_addressed_to_the_bot() -> None:
+    """Cutting the mentions changes the text only: whom a message is for stays as it was."""
+    for text in ("@dave_member 备案要多久", "备案要多久 @dave_member"):
+        incoming = message_to_incoming(message(text, GROUP), ME)
+        assert incoming is not None and not incoming.mentioned and incoming.text == "备案要多久"
+    entity = {"type": "text_mention", "offset": 0, "length": 4, "user": {"id": 9}}
+    incoming = message_to_incoming(message("Dave 备案要多久", GROUP) | {"entities": [entity]}, ME)
+    assert incoming is not None and not incoming.mentioned and incoming.text == "备案要多久"
+
+
+def test_a_command_for_another_bot_behind_a_mention_is_ignored() -> None:
+    assert message_to_incoming(message("@dave_member /start@other_bot", GROUP), ME) is None
+    own = message_to_incoming(message("@beian_test_bot /status", GROUP), ME)
+    assert own is not None and own.text == "/status"
 
 
 def test_text_mention_of_the_bot_counts() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.app import App, build_app, build_wecom_channel
+from bot.channels.wecom import frames
 from bot.channels.wecom.channel import WecomChannel
 from bot.channels.wecom.connection import WecomAuthError, WecomKicked
 from bot.config import Settings, WecomSettings
@@ -24,7 +25,7 @@ from tests.channels.wecom_fake import (
     event_frame,
     text_frame,
 )
-from tests.conftest import CACHE_DIR
+from tests.conftest import CACHE_DIR, sqlite_db
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ async def fake() -> AsyncIterator[FakeWecom]:
 
 @pytest.fixture
 def app(tmp_path: Path) -> App:
-    settings = Settings(_env_file=None, db_path=tmp_path / "w.db", cache_dir=CACHE_DIR)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, db_path=tmp_path / "w.db", cache_dir=CACHE_DIR)
     return build_app(settings)
 
 
@@ -116,6 +117,30 @@ async def test_in_a_group_the_mention_is_stripped(app: App, fake: FakeWecom, tex
     assert "工作日" in answer
 
 
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("@备案助手 @张三 备案要多久", "备案要多久"),
+        ("@张三 @备案助手 备案要多久", "备案要多久"),
+        # WeCom separates a mention from what follows with U+2005, not always a space.
+        ("@张三\u2005@备案助手\u2005备案要多久", "备案要多久"),
+        ("备案要多久 @备案助手", "备案要多久"),
+        ("备案要多久？@张三 @备案助手", "备案要多久？@张三"),
+        ("备案要多久 @张三 @备案助手", "备案要多久"),
+        ("@Beian @李四 备案要多久", "备案要多久"),
+        # Inside the sentence another member's @name is what the question is about.
+        ("@备案助手 问下 @张三 的备案号", "问下 @张三 的备案号"),
+        ("请问 @备案助手 备案要多久", "请问 备案要多久"),
+        ("@备案助手 邮箱 a@example.com 能用吗", "邮箱 a@example.com 能用吗"),
+    ],
+)
+def test_the_names_around_a_group_question_are_taken_out(text: str, question: str) -> None:
+    found = frames.incoming(frames.Frame.model_validate(text_frame(text, group="g")), "备案助手")
+    assert found is not None and found.text == question
+    private = frames.incoming(frames.Frame.model_validate(text_frame(text)), "备案助手")
+    assert private is not None and private.text == text  # no @name needed, none is cut
+
+
 async def test_a_message_delivered_twice_is_answered_once(app: App, fake: FakeWecom) -> None:
     async with running(_channel(app, fake)):
         frame = text_frame("备案要多久", msgid="same-msgid")
@@ -185,7 +210,7 @@ async def test_a_second_process_with_the_same_bot_kicks_the_first(
 ) -> None:
     first = _channel(app, fake)
     second_app = build_app(
-        Settings(_env_file=None, db_path=tmp_path / "second.db", cache_dir=CACHE_DIR)  # type: ignore[call-arg]
+        Settings(_env_file=None, db_path=tmp_path / "second.db", cache_dir=CACHE_DIR)
     )
     stop = asyncio.Event()
     task = asyncio.create_task(first.run(stop))
@@ -270,7 +295,7 @@ SDK_WARNINGS = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @SDK_WARNINGS
 def test_our_commands_are_the_official_sdks() -> None:
     """The frame names come from wecom-aibot-python-sdk 1.0.2 (aibot.types.WsCmd)."""
-    from aibot.types import EventType, WsCmd
+    from aibot.types import EventType, WsCmd  # type: ignore[import-untyped]  # the SDK ships no types
 
     from bot.channels.wecom import frames
 
@@ -283,7 +308,7 @@ def test_our_commands_are_the_official_sdks() -> None:
 @SDK_WARNINGS
 def test_the_fakes_callbacks_are_what_the_sdk_dispatches() -> None:
     """The official SDK's own frame handler reads the fake's frames as text and enter_chat."""
-    from aibot.message_handler import MessageHandler
+    from aibot.message_handler import MessageHandler  # type: ignore[import-untyped]  # the SDK ships no types
 
     class Recorder:
         def __init__(self) -> None:
@@ -308,7 +333,7 @@ def test_a_stream_reply_is_the_frame_the_sdk_builds() -> None:
     """Our stream frame equals the one the SDK's reply_stream sends (cmd, req_id, body)."""
     import asyncio as aio
 
-    from aibot.client import WSClient
+    from aibot.client import WSClient  # type: ignore[import-untyped]  # the SDK ships no types
     from aibot.types import WSClientOptions
 
     from bot.channels.wecom import frames
@@ -322,7 +347,7 @@ def test_a_stream_reply_is_the_frame_the_sdk_builds() -> None:
             sent.append((req_id, body, cmd))
             return {}
 
-        client._ws_manager.send_reply = send_reply  # type: ignore[method-assign]
+        client._ws_manager.send_reply = send_reply
         await client.reply_stream({"headers": {"req_id": "r1"}}, "s1", "答案", finish=True)
 
     aio.run(capture())
@@ -342,7 +367,7 @@ async def robot() -> AsyncIterator[FakeGroupRobot]:
 async def test_a_bound_groups_reminders_go_to_its_robot_as_markdown(
     app: App, fake: FakeWecom, robot: FakeGroupRobot
 ) -> None:
-    wecom = WecomSettings(  # type: ignore[call-arg]
+    wecom = WecomSettings(
         bot_id=BOT_ID, secret=SECRET, ws_url=fake.url, webhook_url=robot.url,
         webhook_key="robot-key", webhook_chat="robot-group",
     )  # fmt: skip
@@ -399,7 +424,7 @@ async def test_messages_kept_at_a_stop_are_answered_once_after_the_restart(
         for frame in pushed:
             await fake.push(frame)
         seen = "SELECT count(*) FROM seen_updates WHERE channel = 'wecom'"
-        while app.storage.db.execute(seen).fetchone()[0] < len(pushed):
+        while sqlite_db(app.storage).execute(seen).fetchone()[0] < len(pushed):
             await asyncio.sleep(0.01)
         await fake.push(pushed[0])  # a redelivery is not kept twice
     kept = app.storage.inbox.waiting("wecom")

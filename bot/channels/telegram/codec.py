@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.telegram.text import CAPTION_LIMIT, split_text, utf16_len, utf16_slice
+from bot.channels.telegram.text import CAPTION_LIMIT, split_text, utf16_len
 from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing
 
 JSON = dict[str, Any]
@@ -126,30 +126,90 @@ def _display_name(user: JSON) -> str:
     return " ".join(str(user[k]) for k in ("first_name", "last_name") if user.get(k))
 
 
-def _addressing(text: str, entities: list[JSON], me: BotIdentity) -> tuple[str, bool, bool]:
-    """(text without the bot's @mention, mentioned, command for another bot)."""
-    mentioned, cuts = False, []
+# What may stand between the mentions a message starts or ends with: 「@a @b，问题」.
+_BETWEEN_MENTIONS = frozenset(" \t\n\u00a0\u2005\u3000,，、:：")
+
+
+def _char_spans(text: str, entities: list[JSON]) -> list[tuple[JSON, int, int]]:
+    """Each entity with its (start, end) as `str` indices, converted from UTF-16 offsets."""
+    units = [0]  # units[i]: UTF-16 units before character i
+    for char in text:
+        units.append(units[-1] + (2 if ord(char) > 0xFFFF else 1))
+    index = {unit: i for i, unit in enumerate(units)}
+    spans = []
     for entity in entities:
-        kind, offset, length = entity.get("type"), entity["offset"], entity["length"]
-        covered = utf16_slice(text, offset, length)
-        if kind == "mention" and covered.lower() == f"@{me.username}".lower():
-            mentioned = True
-            cuts.append((offset, length))
-        elif kind == "text_mention" and (entity.get("user") or {}).get("id") == me.id:
-            mentioned = True
-        elif (
-            kind == "bot_command"
-            and offset == 0
-            and "@" in covered
-            and covered.split("@", 1)[1].lower() != me.username.lower()
-        ):
+        offset, length = entity.get("offset"), entity.get("length")
+        if not isinstance(offset, int) or not isinstance(length, int):
+            continue
+        start, end = index.get(offset), index.get(offset + length)
+        if start is not None and end is not None and start < end:
+            spans.append((entity, start, end))
+    return sorted(spans, key=lambda span: span[1])
+
+
+def _mention_runs(text: str, mentions: list[tuple[int, int]]) -> tuple[int, int]:
+    """(head, tail): `text[:head]` and `text[tail:]` are nothing but @mentions and separators.
+
+    Mentions in front of or behind the question only say who it is for; cut, they leave the
+    question the retriever can match. A mention inside a sentence (「问下 @dave 的备案号」) is
+    part of what is said, so it stays.
+    """
+    starts = {start: end for start, end in mentions}
+    ends = {end: start for start, end in mentions}
+    head = 0
+    while True:
+        while head < len(text) and text[head] in _BETWEEN_MENTIONS:
+            head += 1
+        if head not in starts:
+            break
+        head = starts[head]
+    tail = len(text)
+    while tail > head:
+        while tail > head and text[tail - 1] in _BETWEEN_MENTIONS:
+            tail -= 1
+        if tail not in ends or ends[tail] < head:
+            break
+        tail = ends[tail]
+    return head, max(head, tail)
+
+
+def _addressing(text: str, entities: list[JSON], me: BotIdentity) -> tuple[str, bool, bool]:
+    """(the question without the mentions around it, mentioned, command for another bot).
+
+    The bot's own mention is cut wherever it is: it names the addressee, never part of the
+    question. Other members' mentions are cut where a message starts or ends with them.
+    """
+    spans = _char_spans(text, entities)
+    mentioned, own, mentions = False, [], []
+    for entity, start, end in spans:
+        kind = entity.get("type")
+        if kind == "mention":
+            mine = text[start:end].lower() == f"@{me.username}".lower()
+        elif kind == "text_mention":
+            mine = (entity.get("user") or {}).get("id") == me.id
+        else:
+            continue
+        mentioned = mentioned or mine
+        mentions.append((start, end))
+        if mine:
+            own.append((start, end))
+    head, tail = _mention_runs(text, mentions)
+    for entity, start, end in spans:
+        # 「/start@other_bot」, also behind a leading mention: the remaining text's command.
+        command, _, addressee = text[start:end].partition("@")
+        if entity.get("type") != "bot_command" or start not in {0, head}:
+            continue
+        if command and addressee and addressee.lower() != me.username.lower():
             return text, mentioned, True
-    if cuts:
-        raw = text.encode("utf-16-le")
-        for offset, length in sorted(cuts, reverse=True):
-            raw = raw[: offset * 2] + raw[(offset + length) * 2 :]
-        text = re.sub(r"[ \t]{2,}", " ", raw.decode("utf-16-le", errors="replace")).strip()
-    return text, mentioned, False
+    if not mentions:
+        return text, mentioned, False
+    kept, at = [], head
+    for start, end in own:
+        if head <= start and end <= tail:
+            kept.append(text[at:start])
+            at = end
+    kept.append(text[at:tail])
+    return re.sub(r"[ \t]{2,}", " ", "".join(kept)).strip(), mentioned, False
 
 
 def message_to_incoming(

@@ -7,6 +7,7 @@ Frames are JSON `{cmd, headers: {req_id}, body}`; acknowledgements carry no `cmd
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import Any
 
@@ -170,15 +171,37 @@ def _text_of(body: dict[str, Any]) -> str | None:
     return None
 
 
+# An @name as WeCom writes it: up to the next space (WeCom puts U+2005 after a mention).
+_LEADING_NAME = re.compile(r"@\S+\s+")
+_TRAILING_NAME = re.compile(r"\s+@\S+$")
+
+
 def _strip_mention(text: str, bot_name: str) -> str:
-    """「@备案助手 备案要多久」 -> 「备案要多久」: WeCom puts the bot's @name in front."""
-    stripped = text.lstrip()
-    named = f"@{bot_name}"
-    if bot_name and stripped.startswith(named):
-        return stripped[len(named) :].strip()
-    if stripped.startswith("@"):  # the bot's name as the admin console spells it
-        return stripped.partition(" ")[2].strip()
-    return stripped.strip()
+    """「@备案助手 @张三 备案要多久」 -> 「备案要多久」: the question without the @names.
+
+    WeCom leaves every @name in a group message's text, the bot's among them, in front of the
+    question or behind it. Those only say who the message is for, so they go; the bot's own
+    @name goes wherever it stands. An @name inside a sentence (「问下 @张三 的备案号」) is part
+    of what is said and stays.
+    """
+    rest, named = text.strip(), f"@{bot_name}" if bot_name else ""
+    while rest.startswith("@"):
+        if named and rest.startswith(named):  # also glued to the question: 「@备案助手备案…」
+            rest = rest[len(named) :].lstrip()
+        elif found := _LEADING_NAME.match(rest):
+            rest = rest[found.end() :]
+        else:
+            break
+    while True:
+        if named and rest.endswith(named):
+            rest = rest[: -len(named)].rstrip()
+        elif found := _TRAILING_NAME.search(rest):
+            rest = rest[: found.start()]
+        else:
+            break
+    if named:
+        rest = re.sub(rf"(?<!\S){re.escape(named)}(?!\S)\s*", "", rest)
+    return rest.strip()
 
 
 def media_kind(frame: Frame) -> str | None:
