@@ -76,6 +76,7 @@ def build_telegram_channel(app: App, stack: str = "ptb", **options: Any) -> Tele
         error_text=app.engine.replies.error,
         busy_text=app.engine.replies.flooded,
         stack=stack,
+        budget=app.storage.send_budget(),
         **options,
     )
 
@@ -133,6 +134,7 @@ def build_wecom_channel(app: App, **options: Any) -> WecomChannel:
         busy_text=replies.flooded,
         unreadable_text=replies.media_unreadable,
         robots=robots,
+        budget=app.storage.send_budget(),
         **options,
     )
 

@@ -1,6 +1,6 @@
 """An Outbox that keeps to a platform's send limits and retries what can be retried.
 
-Usage (any channel; it needs only `bot.messages`)::
+Usage (any channel)::
 
     outbox = RateLimitedOutbox(channel_sender, TELEGRAM_LIMITS)   # the platform's numbers
     await outbox.send(Outgoing(...))                # waits for a slot, retries, or raises
@@ -19,6 +19,13 @@ What `send` does, in order:
    after `max_attempts` tries the last error is re-raised (the caller reschedules).
    `OSError` and `TimeoutError` from a sender count as transient network errors.
 
+With several workers the limits are the bot's, not each worker's: `shared` (the database's
+`SendBudget`) books every send under the chat's, the group's and the bot's limit across all
+workers, after this worker's own gates (which keep its order and spare the database most
+waiting). Booking rather than one elected sender: no hop between workers, no election to
+lose, and a send still goes out from the worker that holds the turn. If the database cannot
+book, this worker's own limits still hold.
+
 Each platform states its limits as a `SendLimits` beside its adapter. Waiting is FIFO per chat
 and overall, so messages leave in the order they were handed in. `clock` (monotonic seconds)
 and `sleep` are injectable so tests run on a fake clock without sleeping.
@@ -27,12 +34,17 @@ and `sleep` are injectable so tests run on a fake clock without sleeping.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from bot.messages import ChatKind, Outbox, Outgoing, SendError
+from bot.storage.base import Pace, SendBudget
+
+logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -109,8 +121,9 @@ class _Bucket:
 class _ChatGate:
     """The limits of one chat, plus the 429 hold the platform put on it."""
 
-    def __init__(self, windows: list[_Window | _Bucket]) -> None:
+    def __init__(self, windows: list[_Window | _Bucket], paces: list[Pace]) -> None:
         self.windows = windows
+        self.paces = paces  # the same limits, as the shared budget books them
         self.hold_until = 0.0
         # asyncio.Lock wakes waiters in FIFO order: one chat's messages keep their order.
         self.lock = asyncio.Lock()
@@ -137,9 +150,11 @@ class RateLimitedOutbox:
         backoff: float = 1.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        shared: SendBudget | None = None,
     ) -> None:
         self.inner = inner
         self.limits = limits
+        self.shared = shared
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.clock = clock
@@ -172,6 +187,7 @@ class RateLimitedOutbox:
             if error.retry_after > 0:
                 # Only this chat is told to wait; the others keep their pace.
                 gate.hold_until = max(gate.hold_until, self.clock() + error.retry_after)
+                await self._shared(partial(_hold, gate.paces[0], error.retry_after))
             else:
                 await self.sleep(self.backoff * 2 ** (attempt - 1))
 
@@ -183,13 +199,20 @@ class RateLimitedOutbox:
                 self._prune()
             # One engine turn often says two or three things (an answer, then the question):
             # Platforms tolerate short bursts, so a few may go at once within the average.
-            limits = self.limits
+            limits, (channel, chat_id) = self.limits, key
             windows: list[_Window | _Bucket] = [
                 _Bucket(limits.per_chat_per_s, limits.per_chat_burst)
             ]
+            paces = [Pace(f"{channel}:chat:{chat_id}", limits.per_chat_per_s,
+                          limits.per_chat_burst)]  # fmt: skip
             if message.chat.kind is ChatKind.GROUP:
                 windows.append(_Window(limits.per_group_per_min, 60.0))
-            gate = self._chats[key] = _ChatGate(windows)
+                # One send every 60/(N-1) s never puts more than N in any minute.
+                paces.append(
+                    Pace(f"{channel}:group:{chat_id}", (limits.per_group_per_min - 1) / 60)
+                )
+            paces.append(Pace(f"{channel}:all", limits.global_per_s - 1))
+            gate = self._chats[key] = _ChatGate(windows, paces)
         return gate
 
     def _prune(self) -> None:
@@ -209,3 +232,27 @@ class RateLimitedOutbox:
                 self._global.take(now)
                 for window in gate.windows:
                     window.take(now)
+            # Other workers' sends: still in the chat's lock, so its messages keep their order.
+            wait = await self._shared(partial(_reserve, gate.paces))
+            if wait:
+                await self.sleep(wait)
+
+    async def _shared(self, call: Callable[[SendBudget], float]) -> float:
+        """Run a call on the shared budget in a thread; 0 (own limits only) if it fails."""
+        if self.shared is None:
+            return 0.0
+        budget = self.shared
+        try:
+            return await asyncio.to_thread(call, budget)
+        except Exception as exc:  # the database is down: this worker's own limits still hold
+            logger.warning("shared send limits unavailable (%s): own limits only", exc)
+            return 0.0
+
+
+def _reserve(paces: list[Pace], budget: SendBudget) -> float:
+    return budget.reserve(paces)
+
+
+def _hold(pace: Pace, seconds: float, budget: SendBudget) -> float:
+    budget.hold(pace, seconds)
+    return 0.0

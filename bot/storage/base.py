@@ -358,6 +358,30 @@ class Leadership(ABC):
         """Let go (another worker may then take it)."""
 
 
+@dataclass(frozen=True)
+class Pace:
+    """One limit as a rate: `rate` sends a second on average, `burst` of them at once."""
+
+    key: str
+    rate: float
+    burst: int = 1
+
+
+class SendBudget(ABC):
+    """Send limits shared by every worker of one bot, kept in the database.
+
+    Each send books the next slot under each of its limits (a chat's, its group's, the
+    bot's), so workers queue behind one another as one sender's messages would."""
+
+    @abstractmethod
+    def reserve(self, paces: list[Pace]) -> float:
+        """Book one send under every pace; the seconds to wait before it may go."""
+
+    @abstractmethod
+    def hold(self, pace: Pace, seconds: float) -> None:
+        """The platform said to wait `seconds` (a 429): nobody sends under `pace` till then."""
+
+
 class Storage(ABC):
     """One database: its stores, a transaction spanning them, forgetting a user, closing."""
 
@@ -394,6 +418,10 @@ class Storage(ABC):
     def reading(self) -> AbstractContextManager[None]:
         """A transaction that is always rolled back; StorageUnavailable at its end if
         anything inside wrote (for answering while the database takes no writes)."""
+
+    def send_budget(self) -> SendBudget | None:
+        """The send limits shared across workers (None: one process sends, it keeps them)."""
+        return None
 
     @abstractmethod
     def leadership(self, name: str) -> Leadership:

@@ -25,6 +25,7 @@ from bot.channels.telegram.codec import (
     with_mention,
 )
 from bot.messages import Document, Outbox, Outgoing, SendError
+from bot.storage.base import SendBudget
 
 logger = logging.getLogger(__name__)
 JSON = dict[str, Any]
@@ -36,9 +37,10 @@ TELEGRAM_LIMITS = SendLimits(
 )
 
 
-def telegram_limiter(inner: Outbox) -> RateLimitedOutbox:
-    """The send path's rate-limit layer at Telegram's limits."""
-    return RateLimitedOutbox(inner, TELEGRAM_LIMITS)
+def telegram_limiter(inner: Outbox, shared: SendBudget | None = None) -> RateLimitedOutbox:
+    """The send path's rate-limit layer at Telegram's limits (shared by the workers when
+    `shared` is given)."""
+    return RateLimitedOutbox(inner, TELEGRAM_LIMITS, shared=shared)
 
 
 class BotCalls(Protocol):

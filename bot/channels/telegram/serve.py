@@ -11,6 +11,7 @@ import asyncio
 import secrets
 import signal
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from bot.channels.telegram.channel import TelegramChannel, Webhook
 from bot.channels.telegram.outbox import telegram_limiter
 from bot.config import TelegramSettings
 from bot.errors import ConfigError
-from bot.storage.base import InboxStore
+from bot.storage.base import InboxStore, SendBudget
 
 STACKS = ("ptb", "aiogram")
 
@@ -51,6 +52,7 @@ def build_channel(
     error_text: str,
     busy_text: str,
     stack: str = "ptb",
+    budget: SendBudget | None = None,
     **options: Any,
 ) -> TelegramChannel:
     """The Telegram channel on `stack` ("ptb" or "aiogram")."""
@@ -62,7 +64,7 @@ def build_channel(
     else:
         raise ConfigError(f"unknown Telegram stack {stack!r}: use one of {STACKS}")
     token = settings.token
-    options.setdefault("limiter", telegram_limiter)
+    options.setdefault("limiter", partial(telegram_limiter, shared=budget))
     options.setdefault("grace", settings.shutdown_grace)
     return channel_class(
         token=token.get_secret_value() if token else "",

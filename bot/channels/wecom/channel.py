@@ -25,7 +25,7 @@ from bot.channels.wecom.connection import AckError, WecomConnection
 from bot.channels.wecom.frames import Frame
 from bot.channels.wecom.group_robot import GroupRobot
 from bot.messages import ChatRef, Incoming, Outgoing, SendError
-from bot.storage.base import InboxStore
+from bot.storage.base import InboxStore, SendBudget
 
 logger = logging.getLogger(__name__)
 
@@ -80,13 +80,14 @@ class WecomChannel(Channel):
         busy_text: str,
         robots: dict[str, GroupRobot] | None = None,
         grace: float = 10.0,
+        budget: SendBudget | None = None,
         **connection: Any,
     ) -> None:
         self.bot_name, self.welcome, self.unreadable_text = bot_name, welcome, unreadable_text
         self.grace = grace
         self.connection = WecomConnection(url, bot_id, secret, self._on_frame, **connection)
         self.sender = WecomSender(self.connection, robots)
-        self.outbox = RateLimitedOutbox(self.sender, WECOM_LIMITS)
+        self.outbox = RateLimitedOutbox(self.sender, WECOM_LIMITS, shared=budget)
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="beian-core")
         # The req_id of the message in hand in each chat. A message kept from an earlier run
         # carries that run's mark instead of this one's: its req_id died with that connection.

@@ -124,6 +124,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE inbox ADD COLUMN replies_sent INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        # Send limits shared by the workers (bot/storage/postgres/budget.py); a single
+        # process on SQLite keeps them in memory, so SQLite has no such table.
+        "m008_send_budget",
+        "CREATE TABLE send_budget (key TEXT PRIMARY KEY, tat DOUBLE PRECISION NOT NULL);",
+    ),
 ]
 
 _CREATE_TABLE = (

@@ -6,9 +6,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from bot.storage.base import Leadership, StorageUnavailable
+from bot.storage.base import Leadership, SendBudget, StorageUnavailable
 from bot.storage.crypto import DataCipher
 from bot.storage.postgres import migrations
+from bot.storage.postgres.budget import PostgresSendBudget
 from bot.storage.postgres.connection import Database, PostgresConnection, connect, safe_url
 from bot.storage.postgres.leadership import AdvisoryLeadership
 from bot.storage.postgres.reminders import PostgresReminders
@@ -75,6 +76,10 @@ class PostgresStorage(SqlStorage):
             wrote = bool(row and row[0])
         if wrote:
             raise StorageUnavailable("the turn had to write")
+
+    def send_budget(self) -> SendBudget:
+        """Telegram's and WeCom's limits hold for all the workers together."""
+        return PostgresSendBudget(self.db)
 
     def leadership(self, name: str) -> Leadership:
         """A session-level advisory lock: one holder among all the workers."""
