@@ -503,7 +503,11 @@ class WebhookBot:
         health = self.url.replace("/telegram", "/healthz")
         while time.perf_counter() - started < 60:
             if self.proc.returncode is not None:
-                raise SystemExit(f"the bot exited with {self.proc.returncode}; see {self.log}")
+                # The log's folder is deleted on the way out: its end is shown here.
+                tail = self.log.read_text(errors="replace").splitlines()[-25:]
+                raise SystemExit(
+                    f"the bot exited with {self.proc.returncode}:\n" + "\n".join(tail)
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get(health, timeout=1)).status_code == 200:
                     return time.perf_counter() - started

@@ -91,15 +91,17 @@ def run_telegram(
     require_token(settings.telegram)
     app = build_app(settings)
     hook = webhook_of(settings.telegram, webhook, host, port) if webhook else None
-    channel = build_telegram_channel(app, stack, webhook=hook)
-    # The sender has its own connection: it runs on the event loop, the engine in a thread.
-    sender_storage = open_storage(settings)
+    # The sender has its own connection: it runs on the event loop, the engine in a thread;
+    # so has the inbox's note of what was sent (bot/channels/inbox.py).
+    sender_storage, ledger_storage = open_storage(settings), open_storage(settings)
+    channel = build_telegram_channel(app, stack, webhook=hook, ledger=ledger_storage.inbox)
     sender = ReminderSender(sender_storage.reminders, {channel.name: channel.outbox})
     heartbeat = settings.db_path.parent / "telegram.heartbeat"
     try:
         asyncio.run(serve(channel, [sender], heartbeat))
     finally:
         sender_storage.close()
+        ledger_storage.close()
         app.storage.close()
     return 0
 
@@ -146,13 +148,15 @@ def run_wecom(settings: Settings) -> int:
     Refused credentials and a kick (a process outside the election took the bot) end it
     with a message."""
     app = build_app(settings)
-    channels = [build_wecom_channel(app)]  # built first: missing credentials stop here
-    sender_storage = open_storage(settings)
+    sender_storage, ledger_storage = open_storage(settings), open_storage(settings)
+    ledger = ledger_storage.inbox
+    # Built first: missing credentials stop here.
+    channels = [build_wecom_channel(app, ledger=ledger)]
     leadership = app.storage.leadership(f"wecom:{settings.wecom.bot_id}")
 
     async def hold(stop: asyncio.Event) -> None:
         # A channel runs once; a worker that lost the hold and won it back needs a new one.
-        channel = channels.pop() if channels else build_wecom_channel(app)
+        channel = channels.pop() if channels else build_wecom_channel(app, ledger=ledger)
         sender = ReminderSender(sender_storage.reminders, {channel.name: channel.outbox})
         await channel.run(stop, settings.db_path.parent / "wecom.heartbeat", [sender])
 
@@ -168,5 +172,6 @@ def run_wecom(settings: Settings) -> int:
     finally:
         leadership.release()
         sender_storage.close()
+        ledger_storage.close()
         app.storage.close()
     return 0

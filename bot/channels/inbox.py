@@ -160,6 +160,7 @@ class Inbox:
         typing_repeat: float = 4.5,
         executor: ThreadPoolExecutor | None = None,
         on_chat_gone: Callable[[ChatRef], object] | None = None,
+        ledger: InboxStore | None = None,
     ) -> None:
         self.channel, self.platform = channel, platform
         self.engine, self.store, self.outbox = engine, store, outbox
@@ -178,6 +179,14 @@ class Inbox:
         # whichever worker accepted it, so a chat's order holds across workers.
         self.queues: ChatQueues[Wake] = ChatQueues(self._handle)
         self._sweeper: asyncio.Task[None] | None = None
+        # What was sent is written down on a connection and thread of its own when given:
+        # queued behind the engine's turns, a reply already out and not yet noted is one a
+        # crash would have sent twice, and under load that queue is long.
+        self._ledger = ledger or store
+        self._ledger_executor = self.executor
+        if ledger is not None:
+            ledger.worker = store.worker  # one worker, two connections
+            self._ledger_executor = ThreadPoolExecutor(1, thread_name_prefix="beian-ledger")
 
     async def accept(self, update: JSON) -> bool:
         """Keep the update and queue it; False for a duplicate (or an update without an id).
@@ -262,9 +271,15 @@ class Inbox:
             )
         if self._own_executor:
             self.executor.shutdown(wait=True)
+        if self._ledger_executor is not self.executor:
+            self._ledger_executor.shutdown(wait=True)
 
     async def _core(self, func: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
+
+    async def _note(self, func: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._ledger_executor, func, *args)
 
     async def _handle(self, wake: Wake) -> None:
         """Handle the chat's kept updates oldest first, until the woken one is handled."""
@@ -302,7 +317,7 @@ class Inbox:
                 await self._send(taken.update_id, replies, first=taken.replies_sent)
         finally:
             with contextlib.suppress(StorageUnavailable):
-                await self._core(self.store.sent, self.channel, taken.update_id)
+                await self._note(self._ledger.sent, self.channel, taken.update_id)
 
     async def _turn(self, update_id: str, update: JSON) -> None:
         incoming = await self.platform.translate(update)
@@ -329,7 +344,7 @@ class Inbox:
             await self._send(update_id, replies)
         finally:
             with contextlib.suppress(StorageUnavailable):
-                await self._core(self.store.sent, self.channel, update_id)
+                await self._note(self._ledger.sent, self.channel, update_id)
 
     async def _send(self, update_id: str, replies: list[Outgoing], first: int = 0) -> None:
         """Send `replies[first:]`, noting before each further one how many are out."""
@@ -337,7 +352,7 @@ class Inbox:
             reply = replies[n]
             if n > first:  # and a slow send (rate limits) is not taken for a dead worker
                 with contextlib.suppress(StorageUnavailable):
-                    await self._core(self.store.sending, self.channel, update_id, n)
+                    await self._note(self._ledger.sending, self.channel, update_id, n)
             try:
                 await self.outbox.send(reply)
             except SendError as exc:

@@ -291,6 +291,10 @@ class InboxStore(ABC):
     it takes it (`done`) in its own transaction and, once the replies are out, drops it (`sent`).
     """
 
+    # The worker that takes updates through this store (bot.storage.workers); two stores
+    # (connections) with one token act as one worker.
+    worker: str
+
     @abstractmethod
     def accept(self, channel: str, update_id: str, queue_key: str, body: str) -> bool:
         """Claim the id and keep the update, in one transaction; False for a duplicate."""

@@ -86,6 +86,7 @@ class TelegramChannel(Channel):
         on_chat_gone: Callable[[ChatRef], object] | None = None,
         webhook: Webhook | None = None,
         grace: float = 10.0,
+        ledger: InboxStore | None = None,
     ) -> None:
         self.token = token
         # The Bot API server's root without `/bot` (the emulator in tests).
@@ -95,6 +96,7 @@ class TelegramChannel(Channel):
         self.limiter, self.typing_delay, self.poll_timeout = limiter, typing_delay, poll_timeout
         self.on_chat_gone = on_chat_gone
         self.webhook, self.grace = webhook, grace
+        self.ledger = ledger  # see Inbox: where sent replies are written down
         self.keys = CallbackKeys()
         self.polling = False
         self._raw = _WhenStarted()
@@ -173,6 +175,7 @@ class TelegramChannel(Channel):
             # Telegram shows "typing…" for about five seconds per sendChatAction.
             typing_repeat=4.5,
             on_chat_gone=self.on_chat_gone,
+            ledger=self.ledger,
         )
         self.polling = polling
         # What the last run accepted and could not finish goes first, ahead of new updates.

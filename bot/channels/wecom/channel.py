@@ -81,6 +81,7 @@ class WecomChannel(Channel):
         robots: dict[str, GroupRobot] | None = None,
         grace: float = 10.0,
         budget: SendBudget | None = None,
+        ledger: InboxStore | None = None,
         **connection: Any,
     ) -> None:
         self.bot_name, self.welcome, self.unreadable_text = bot_name, welcome, unreadable_text
@@ -103,6 +104,7 @@ class WecomChannel(Channel):
             busy_text=busy_text,
             typing_delay=3600.0,  # WeCom has no typing indicator
             executor=self.executor,
+            ledger=ledger,
         )
         self._stop = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
