@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import InvalidArgument
+from sqlite_utils import Database
 
 from bot.app import App, build_app, build_retriever
 from bot.config import Settings
 from bot.faq.retriever import Retriever
+from bot.storage.base import Storage
+from bot.storage.sqlite import SqliteStorage
 
 # One cache for the whole run: the trimmed jieba dictionary is built once, like a user's cache.
 CACHE_DIR = Path(__file__).resolve().parent.parent / ".pytest_cache" / "beian-bot"
@@ -27,6 +30,12 @@ if _PROFILE or os.environ.get("CI"):
         hypothesis_settings.load_profile(_PROFILE)
     except InvalidArgument:  # unset, or "1": the CI profile
         hypothesis_settings.load_profile("ci")
+
+
+def sqlite_db(storage: Storage) -> Database:
+    """The sqlite-utils database under `storage`, for tests that look at the SQLite file."""
+    assert isinstance(storage, SqliteStorage), storage
+    return storage.db
 
 
 @pytest.fixture(autouse=True)
@@ -44,13 +53,13 @@ def clean_environ() -> Iterator[None]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings on a fresh SQLite file, no .env file read."""
-    return Settings(_env_file=None, db_path=tmp_path / "beian.db", cache_dir=CACHE_DIR)  # type: ignore[call-arg]
+    return Settings(_env_file=None, db_path=tmp_path / "beian.db", cache_dir=CACHE_DIR)
 
 
 @pytest.fixture(scope="session")
 def retriever() -> Retriever:
     """The real FAQ retriever over knowledge/ (built once per run)."""
-    return build_retriever(Settings(_env_file=None, cache_dir=CACHE_DIR))  # type: ignore[call-arg]
+    return build_retriever(Settings(_env_file=None, cache_dir=CACHE_DIR))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import pytest
 
 from bot.app import App
 from bot.messages import ChatKind
+from tests.conftest import sqlite_db
 from tests.drivers import EngineChat
 
 
@@ -116,23 +117,23 @@ def test_bad_input_gets_a_clear_reply_and_the_next_message_works(
 )
 def test_injection_looking_text_is_just_text(chat: EngineChat, app: App, text: str) -> None:
     assert chat.say(text)  # a reply, no exception
-    assert app.storage.db["sessions"].exists()
+    assert sqlite_db(app.storage)["sessions"].exists()
     assert "来源：" in chat.say("备案要多久")[0]
 
 
 def test_bad_input_leaves_the_conversation_state_as_it_was(chat: EngineChat, app: App) -> None:
     chat.send("/forget")  # choices are pending now
-    before = app.storage.db.execute("SELECT state FROM sessions").fetchall()
+    before = sqlite_db(app.storage).execute("SELECT state FROM sessions").fetchall()
     chat.say("😀")
     chat.say("x" * 5000)
-    assert app.storage.db.execute("SELECT state FROM sessions").fetchall() == before
+    assert sqlite_db(app.storage).execute("SELECT state FROM sessions").fetchall() == before
 
 
 def test_group_chatter_is_ignored_and_not_stored(app: App) -> None:
     group = EngineChat(app.engine, chat_id="-100", kind=ChatKind.GROUP)
     assert group.say("大家好，今天吃什么") == []
     assert group.say("备案要多久") == []
-    assert app.storage.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    assert sqlite_db(app.storage).execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
 
 
 def test_group_answers_mentions_replies_and_commands(app: App) -> None:
@@ -147,15 +148,15 @@ def test_personal_data_in_a_group_gets_a_warning_and_a_delete(app: App) -> None:
     [warning] = group.send("我的身份证 11010519491231002X 手机 13812345678")
     assert "撤回" in warning.text and "@alice" in warning.text
     assert warning.delete_message_id == "m1" and warning.mention_user_id == "u1"
-    assert app.storage.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    assert sqlite_db(app.storage).execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
 
 
 def test_forget_deletes_the_users_state(chat: EngineChat, app: App) -> None:
     chat.send("/forget")
-    assert app.storage.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
+    assert sqlite_db(app.storage).execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
     [reply] = chat.say("1")
     assert "已删除" in reply
-    assert app.storage.db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+    assert sqlite_db(app.storage).execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
 
 
 def test_a_due_reminder_rides_on_the_terminal_reply_and_its_buttons_work(app: App) -> None:
@@ -185,14 +186,14 @@ def test_a_bug_costs_one_reply_not_the_state(
 ) -> None:
     chat.say("/filing")
     chat.say("个人")
-    before = app.storage.db.execute("SELECT state FROM sessions").fetchall()
+    before = sqlite_db(app.storage).execute("SELECT state FROM sessions").fetchall()
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(app.engine.forms, "handle", broken)
     assert "出了问题" in chat.say("中国大陆居民身份证")[0]
-    assert app.storage.db.execute("SELECT state FROM sessions").fetchall() == before
+    assert sqlite_db(app.storage).execute("SELECT state FROM sessions").fetchall() == before
     monkeypatch.undo()
     assert "省" in chat.say("中国大陆居民身份证")[-1]  # the same question still waits
 
@@ -226,7 +227,7 @@ def test_forget_scrubs_the_open_database_files(app: App) -> None:
     sealed = [
         row[0][-40:].encode()
         for table, column in [("sessions", "state"), ("filings", "data"), ("filings", "label")]
-        for row in app.storage.db.execute(f"SELECT {column} FROM {table}").fetchall()
+        for row in sqlite_db(app.storage).execute(f"SELECT {column} FROM {table}").fetchall()
     ]
     assert sealed and all(token in on_disk() for token in sealed)
     chat.say("/forget")
@@ -263,11 +264,11 @@ def test_a_deep_link_payload_other_than_filing_only_greets(app: App, payload: st
     opens the presser's own form in private) gets the greeting and changes nothing."""
     chat = EngineChat(app.engine)
     chat.send("备案要多久")
-    before = app.storage.db.execute("SELECT state FROM sessions").fetchall()
+    before = sqlite_db(app.storage).execute("SELECT state FROM sessions").fetchall()
     [reply] = chat.send(f"/start {payload}")
     assert reply.text == app.engine.replies.start.format(bot_name=app.engine.bot_name).strip()
     assert not reply.choices
-    assert app.storage.db.execute("SELECT state FROM sessions").fetchall() == before
+    assert sqlite_db(app.storage).execute("SELECT state FROM sessions").fetchall() == before
 
 
 def test_the_filing_deep_link_opens_the_form_only_in_private(app: App) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from bot.app import App
 from bot.storage.sqlite.connection import cannot_write
+from tests.conftest import sqlite_db
 from tests.drivers import EngineChat
 
 
@@ -37,7 +38,7 @@ def test_which_sqlite_errors_mean_the_database_cannot_take_writes(
     code: str, expected: bool
 ) -> None:
     error = sqlite3.OperationalError("x")
-    error.sqlite_errorname = code  # type: ignore[attr-defined]
+    error.sqlite_errorname = code
     assert cannot_write(error) is expected
 
 
@@ -58,7 +59,7 @@ def test_a_turn_that_cannot_be_saved_says_so_and_the_same_message_works_later(
         chat.say(text)
     state_before = app.storage.sessions.load("test", "u1", "u1")
     reminders_before = app.storage.reminders.open_for_user("test", "u1")
-    with read_only(app.storage.db.conn):
+    with read_only(sqlite_db(app.storage).conn):
         reply = "\n".join(chat.say(during))
         assert "没有记下" in reply and "I cannot save right now" in reply
         assert "抱歉，处理这条消息时出了问题" not in reply
@@ -71,6 +72,6 @@ def test_a_turn_that_cannot_be_saved_says_so_and_the_same_message_works_later(
 
 def test_questions_are_still_answered_while_nothing_can_be_saved(app: App) -> None:
     chat = EngineChat(app.engine)
-    with read_only(app.storage.db.conn):
+    with read_only(sqlite_db(app.storage).conn):
         reply = "\n".join(chat.say("个人备案要准备什么材料"))
     assert "身份证" in reply

@@ -45,7 +45,7 @@ async def emu() -> AsyncIterator[BotApiEmulator]:
 @pytest.fixture
 def tg_settings(settings: Settings, emu: BotApiEmulator) -> Settings:
     """Settings pointing the Telegram channel at the emulator."""
-    telegram = TelegramSettings(token=emu.token, api_base_url=emu.base_url)  # type: ignore[arg-type]
+    telegram = TelegramSettings(token=emu.token, api_base_url=emu.base_url)
     return settings.model_copy(update={"telegram": telegram})
 
 

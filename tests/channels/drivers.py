@@ -214,6 +214,7 @@ class TelegramDriver(ChatDriver):
         chat = self.private.chat.id
         before = len(self.emu.sent_messages(chat))
         update = self.emu.send_message(chat, self.private.user, text)
+        assert update is not None  # a private chat sees every message
         await self.private.replies(before)
         self.emu.inject_update(update)  # the same update_id again
         await self.private.say("/help")  # once this is answered, the duplicate was handled

@@ -63,7 +63,7 @@ async def wecom_driver(app: App) -> AsyncIterator[WecomDriver]:
     """The real WeCom channel, subscribed to a local fake of the long connection."""
     fake = FakeWecom()
     await fake.start()
-    wecom = WecomSettings(bot_id=BOT_ID, secret=SECRET, ws_url=fake.url)  # type: ignore[arg-type]
+    wecom = WecomSettings(bot_id=BOT_ID, secret=SECRET, ws_url=fake.url)
     settings = app.settings.model_copy(update={"wecom": wecom})
     bot = build_wecom_channel(App(settings=settings, storage=app.storage, engine=app.engine))
     stop = asyncio.Event()

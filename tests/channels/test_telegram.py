@@ -19,6 +19,7 @@ from bot.channels.telegram.codec import BOT_COMMANDS, CHANNEL
 from bot.reminders import QuietHours, ReminderSender
 from bot.storage.sqlite import SqliteStorage
 from tests.channels.conftest import Talk, settle
+from tests.conftest import sqlite_db
 from tests.dialogue.test_dialogue import PERSONAL
 from tests.emulator import BotApiEmulator, SentMessage
 
@@ -130,7 +131,7 @@ async def test_group_ignores_chatter_and_answers_a_mention_or_a_reply(
     [again] = await talk.say("那短信核验呢", reply_to=answer.message_id)
     assert again.text and again.text != answer.text
     # Nothing of the chatter was stored.
-    rows = tg_app.storage.db.execute("SELECT state FROM sessions").fetchall()
+    rows = sqlite_db(tg_app.storage).execute("SELECT state FROM sessions").fetchall()
     assert not any("天气" in row[0] for row in rows)
 
 
@@ -232,7 +233,7 @@ async def test_a_chat_that_blocked_the_bot_has_its_reminders_paused(
     due = await set_sms_clock(Talk(emu, bot, carol, emu.chats[carol.id]), tg_app)
     emu.block(carol.id)
     await send_due(tg_app, bot, due + timedelta(seconds=1))
-    statuses = [row[0] for row in tg_app.storage.db.execute(
+    statuses = [row[0] for row in sqlite_db(tg_app.storage).execute(
         "SELECT status FROM reminders WHERE chat_id = ? ORDER BY due_at", (str(carol.id),)
     )]  # fmt: skip
     assert statuses[0] == "failed" and set(statuses[1:]) == {"paused"}

@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import App
 from bot.messages import ChatKind
-from tests.conftest import CACHE_DIR
+from tests.conftest import CACHE_DIR, sqlite_db
 from tests.drivers import EngineChat
 
 PERSONAL = [
@@ -55,7 +55,7 @@ def test_personal_filing_end_to_end(chat: EngineChat, app: App) -> None:
     assert "没有发现会被直接驳回的问题" in report
     assert "身份证原件" in report
     # the full ID number and mobile are not stored anywhere in the database
-    app.storage.db.conn.commit()
+    sqlite_db(app.storage).conn.commit()
     raw = Path(app.settings.db_path).read_bytes()
     for wal in Path(app.settings.db_path).parent.glob("*.db-wal"):
         raw += wal.read_bytes()
@@ -154,7 +154,7 @@ def test_two_filings_for_one_user(chat: EngineChat, app: App) -> None:
     chat.send("/filing")
     labels = [c.label for c in chat.last[0].choices]
     assert "继续：example.com" in labels and len(labels) == 3
-    rows = app.storage.db.execute("SELECT count(*) FROM filings").fetchone()[0]
+    rows = sqlite_db(app.storage).execute("SELECT count(*) FROM filings").fetchone()[0]
     assert rows == 2
 
 
@@ -162,7 +162,7 @@ def test_filing_in_a_group_points_to_a_private_chat(app: App) -> None:
     group = EngineChat(app.engine, chat_id="-1", kind=ChatKind.GROUP)
     [pointer] = group.send("/filing")
     assert pointer.deep_link == "filing" and "私聊" in pointer.text
-    assert app.storage.db.execute("SELECT count(*) FROM filings").fetchone()[0] == 0
+    assert sqlite_db(app.storage).execute("SELECT count(*) FROM filings").fetchone()[0] == 0
 
 
 def test_export_gives_masked_json_and_markdown(chat: EngineChat) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from typing import Any, get_args
 
 import pytest
@@ -169,13 +169,13 @@ def _province_cases() -> list[Case]:
                     "owner_id",
                     _id(30, _other_name(p)),
                     _id(30, p.name),
-                    base=lambda p=p: personal(p.code),
+                    base=partial(personal, p.code),
                 )
             )
     for p in load_province_rules().provinces.values():  # the age limit is 18 everywhere
         cases.append(
             Case("minor", f"{p.code}-17-18", "owner_id", _id(17, p.name), _id(18, p.name),
-                 base=lambda p=p: personal(p.code))
+                 base=partial(personal, p.code))
         )  # fmt: skip
     cases.append(
         Case("minor", "enterprise-owner-17-18", "owner_id_enterprise",
@@ -189,9 +189,9 @@ def _province_cases() -> list[Case]:
         below, at = _id(age - 1, p.name), _id(age, p.name)
         cases += [
             Case("minor_refused", f"{p.code}-{subject}-{age - 1}-{age}", name, below, at,
-                 base=lambda p=p, b=base: b(p.code), also=also),
+                 base=partial(base, p.code), also=also),
             Case("minor", f"{p.code}-{subject}-{age}-{age - 1}", name, at, below,
-                 base=lambda p=p, b=base: b(p.code), also=also),
+                 base=partial(base, p.code), also=also),
         ]  # fmt: skip
     for key, value, hit in (
         ("owner_must_be_legal_rep", "must", "no"),
@@ -200,29 +200,33 @@ def _province_cases() -> list[Case]:
         ("subject_owner_letter", "letter", "no"),
         ("subject_owner_letter", "letter", "unknown"),
     ):
-        provinces = _where(lambda p, v=value: p.rules.owner_must_be_legal_rep.value == v)
+        provinces = [
+            p
+            for p in load_province_rules().provinces.values()
+            if p.rules.owner_must_be_legal_rep.value == value
+        ]
         assert provinces, key
         for p in provinces:
-            name = "absent" if hit is ABSENT else hit
+            name = "absent" if hit is ABSENT else str(hit)
             cases.append(
                 Case(key, f"{p.code}-{name}-yes", "subject_owner_is_legal_rep", hit, "yes",
-                     base=lambda p=p: enterprise(p.code))
+                     base=partial(enterprise, p.code))
             )  # fmt: skip
     for p in _where(lambda p: p.rules.site_owner_letter_if_not_legal_rep.value):
         cases.append(
             Case("authorisation_missing", f"{p.code}-missing-ready", "auth_letter", "missing",
-                 "ready", base=lambda p=p: enterprise(p.code),
+                 "ready", base=partial(enterprise, p.code),
                  also={"site_owner_is_legal_rep": "no"})
         )  # fmt: skip
         cases.append(
             Case("authorisation_missing", f"{p.code}-site-owner-no-yes",
-                 "site_owner_is_legal_rep", "no", "yes", base=lambda p=p: enterprise(p.code),
+                 "site_owner_is_legal_rep", "no", "yes", base=partial(enterprise, p.code),
                  also={"auth_letter": "missing"})
         )  # fmt: skip
     for p in _where(lambda p: p.rules.site_owner_letter_if_not_legal_rep.value is None):
         cases.append(
             Case("authorisation_check", f"{p.code}-no-yes", "site_owner_is_legal_rep", "no",
-                 "yes", base=lambda p=p: enterprise(p.code))
+                 "yes", base=partial(enterprise, p.code))
         )  # fmt: skip
     # Rules of a province: the province answered is the one field changed.
     for key, rule, base in (
@@ -244,7 +248,7 @@ def _province_cases() -> list[Case]:
         for p in _where(rule):
             cases.append(
                 Case(key, f"{p.code}-enterprise-personal", "subject_type", "enterprise",
-                     "personal", base=lambda p=p: enterprise(p.code))
+                     "personal", base=partial(enterprise, p.code))
             )  # fmt: skip
     # No province's data names a local-mobile rule yet (facts 32): the rule is set for the case.
     mobile = _province("guangdong").rules.local_mobile_required

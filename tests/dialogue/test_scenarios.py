@@ -270,7 +270,9 @@ def _prompt_heads() -> dict[str, str]:
 
 def _run(chat: EngineChat, answers: dict[str, str]) -> tuple[list[str], list[str]]:
     """Answer every question the bot asks; returns (slot names asked, every reply)."""
-    heads, asked, seen = _prompt_heads(), [], []
+    heads = _prompt_heads()
+    asked: list[str] = []
+    seen: list[str] = []
     replies = chat.say("/filing")
     for _ in range(40):
         seen += replies

@@ -53,9 +53,9 @@ def valid_credit_codes(draw: st.DrawFn) -> str:
     return body + uscc.calc_check_digit(body)
 
 
-def _one_char_changed(draw: st.DrawFn, value: str, alphabet: str) -> str:
-    index = draw(st.integers(0, len(value) - 1))
-    replacement = draw(st.sampled_from([c for c in alphabet if c != value[index]]))
+def _one_char_changed(data: st.DataObject, value: str, alphabet: str) -> str:
+    index = data.draw(st.integers(0, len(value) - 1))
+    replacement = data.draw(st.sampled_from([c for c in alphabet if c != value[index]]))
     return value[:index] + replacement + value[index + 1 :]
 
 
@@ -76,7 +76,7 @@ def test_valid_ids_pass(number: str) -> None:
 
 @given(valid_ids(), st.data())
 def test_one_changed_character_fails(number: str, data: st.DataObject) -> None:
-    changed = _one_char_changed(data.draw, number, "0123456789X")
+    changed = _one_char_changed(data, number, "0123456789X")
     with pytest.raises(InputError):
         v.check_id_number(changed, today=TODAY)
 
@@ -154,7 +154,7 @@ def test_valid_credit_codes_pass(code: str) -> None:
 
 @given(valid_credit_codes(), st.data())
 def test_credit_code_with_one_changed_character_fails(code: str, data: st.DataObject) -> None:
-    changed = _one_char_changed(data.draw, code, USCC_ALPHABET)
+    changed = _one_char_changed(data, code, USCC_ALPHABET)
     with pytest.raises(InputError):
         v.check_credit_code(changed)
 

@@ -15,9 +15,11 @@ from bot.reminders.models import SHANGHAI
 from bot.storage.sqlite import SqliteStorage
 
 
-def shanghai(*args: int) -> datetime:
+def shanghai(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
     """A Shanghai wall-clock time as an aware datetime (what a user means)."""
-    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI)
 
 
 @dataclass

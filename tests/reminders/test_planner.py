@@ -11,6 +11,7 @@ from bot.reminders.models import (
     Approved,
     Changed,
     ChangeWhat,
+    Event,
     Expiry,
     ExpiryWhat,
     FirstReviewPassed,
@@ -184,7 +185,7 @@ def test_every_step_of_every_kind_is_reachable() -> None:
     """Each step in STEPS is produced by some event (so every text is used)."""
     produced: set[tuple[ReminderKind, str]] = set()
     now = shanghai(2026, 11, 25, 10, 0)
-    events = [
+    events: list[Event] = [
         SmsReceived(at=now),
         Submitted(at=now),
         FirstReviewPassed(at=now),

@@ -110,14 +110,14 @@ def test_sent_failed_retry_and_follow_up(storage: SqliteStorage) -> None:
     assert store.mark_sent(a, "w1", 150, late=True, follow_up=new(5000, series="s2"))
     store.mark_retry(b, "w1", 700, "timeout")
     store.mark_failed(c, "w1", "blocked")
-    got = {row_id: store.get(row_id) for row_id in (a, b, c)}
-    assert got[a] is not None and got[a].status == "sent" and got[a].late
-    assert got[b] is not None and (got[b].status, got[b].due_at, got[b].attempts) == (
+    got_a, got_b, got_c = (store.get(row_id) for row_id in (a, b, c))
+    assert got_a is not None and got_a.status == "sent" and got_a.late
+    assert got_b is not None and (got_b.status, got_b.due_at, got_b.attempts) == (
         "pending",
         700,
         1,
     )
-    assert got[c] is not None and got[c].status == "failed"
+    assert got_c is not None and got_c.status == "failed"
     assert [r.due_at for r in store.open_for_user("test", "u1")] == [700, 5000]
 
 
@@ -146,7 +146,7 @@ def test_snoozing_a_sent_reminder_re_arms_a_copy(storage: SqliteStorage) -> None
 
 def test_a_failed_write_rolls_back_everything(storage: SqliteStorage) -> None:
     store = storage.reminders
-    bad = NewReminder(**{**new(100).__dict__, "channel": None})  # type: ignore[arg-type]
+    bad = NewReminder(**{**new(100).__dict__, "channel": None})
     with pytest.raises(sqlite3.IntegrityError):
         store.schedule([new(100), bad], channel="test", user_id="u1", now=0)
     assert store.open_for_user("test", "u1") == []
