@@ -221,9 +221,7 @@ def test_a_holder_whose_connection_dies_loses_the_hold_and_another_takes_it(pg_u
     holder, standby = storage.leadership("wecom:bot"), storage.leadership("wecom:bot")
     assert holder.try_acquire() is True and standby.try_acquire() is False
     with psycopg.connect(pg_url, autocommit=True) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
-        )
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'")
     assert standby.try_acquire() is True
     assert holder.still_held() is False
     assert holder.try_acquire() is False
