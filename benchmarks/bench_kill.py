@@ -783,6 +783,10 @@ async def webhook_mode(
         f"updates left in the inbox table at the end: {left}; exit code on SIGTERM "
         f"{exit_code}; tracebacks in the bot's stderr: {stderr_problems(log)}"
     )
+    for item in doubled[:10]:
+        texts = Counter(m.text or m.caption or "" for m in emu.sent_messages(item.chat_id))
+        twice = next((t for t, n in texts.items() if n > 1), "")
+        print(f"   ! twice in chat {item.chat_id}: {twice[:60]!r}")
     for problem in problems[:10]:
         print(f"   ! {problem}")
 
