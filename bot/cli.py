@@ -10,6 +10,7 @@ Examples:
     beian-bot telegram --stack aiogram   # needs BEIAN_TELEGRAM__TOKEN
     beian-bot backup ~/beian-bot.bak     # safe while the bot runs; `restore PATH` reads it
     beian-bot db status                  # applied and pending schema migrations; `db migrate`
+    beian-bot db copy --from sqlite:////data/beian-bot.db --to postgresql://bot@db/beian
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ _HELP = {
         "db": "database tools (BEIAN_DATABASE_URL, or BEIAN_DB_PATH for SQLite)",
         "db_status": "list the applied and pending schema migrations, changing nothing",
         "db_migrate": "apply the pending schema migrations (every start does this too)",
+        "db_copy": "copy every table into a new, empty database (SQLite to PostgreSQL, ...)",
+        "copy_from": "the database to copy: sqlite:////path/bot.db or postgresql://...",
+        "copy_to": "an empty database: postgresql://user:password@host:5432/db or sqlite:///...",
     },
     "zh": {
         "description": "beian-bot：ICP 备案聊天助手。",
@@ -88,6 +92,9 @@ _HELP = {
         "db": "数据库工具（BEIAN_DATABASE_URL；SQLite 也可用 BEIAN_DB_PATH）",
         "db_status": "列出已执行和待执行的数据库迁移，不做任何改动",
         "db_migrate": "执行待执行的数据库迁移（每次启动也会执行）",
+        "db_copy": "把所有表复制到一个新的空数据库（如 SQLite 到 PostgreSQL）",
+        "copy_from": "要复制的数据库：sqlite:////路径/bot.db 或 postgresql://...",
+        "copy_to": "空的目标数据库：postgresql://用户:密码@主机:5432/库名 或 sqlite:///...",
     },
 }
 COMMANDS = frozenset(
@@ -145,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("status", help=h["db_status"])
     db_sub.add_parser("migrate", help=h["db_migrate"])
+    copy = db_sub.add_parser("copy", help=h["db_copy"])
+    copy.add_argument("--from", dest="source", metavar="URL", required=True, help=h["copy_from"])
+    copy.add_argument("--to", dest="target", metavar="URL", required=True, help=h["copy_to"])
 
     sub.add_parser("version", help=h["version"])
     return parser
@@ -192,7 +202,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command in ("backup", "restore"):
         return _backup_or_restore(command, args.path, settings)
     if command == "db":
-        return _db(args.db_command, settings)
+        return _db(args, settings)
     return _chat(args, settings)
 
 
@@ -337,10 +347,13 @@ def _backup_or_restore(command: str, path: Path, settings: Settings) -> int:
     return 0
 
 
-def _db(command: str, settings: Settings) -> int:
+def _db(args: argparse.Namespace, settings: Settings) -> int:
     # bot.storage.base dispatches by backend name: the CLI never names a backend.
     from bot.storage.base import migrate, migration_status
 
+    command = args.db_command
+    if command == "copy":
+        return _db_copy(args.source, args.target, settings)
     if command == "migrate":
         ran = migrate(settings)
         for name in ran:
@@ -358,6 +371,24 @@ def _db(command: str, settings: Settings) -> int:
     for name in status.pending:
         print(f"pending {name}")
     print(f"{len(status.applied)} applied, {len(status.pending)} pending")
+    return 0
+
+
+def _db_copy(source: str, target: str, settings: Settings) -> int:
+    # bot.storage.copy opens both sides through bot.storage.base, by backend name.
+    from bot.storage.copy import copy_database, key_advice, parse_place
+
+    shown = (parse_place(source, "--from").shown, parse_place(target, "--to").shown)
+    print(f"copying {shown[0]} -> {shown[1]} ...", file=sys.stderr)
+    report = copy_database(source, target, settings)
+    print(f"copied {report.source.shown} -> {report.target.shown}")
+    width = max(map(len, [*report.counts, *report.left]), default=0)
+    for table, count in report.counts.items():
+        print(f"  {table:<{width}}  {count} row(s)")
+    for table, why in report.left.items():
+        print(f"  {table:<{width}}  not copied: {why}")
+    print(f"{sum(report.counts.values())} row(s) in {len(report.counts)} table(s)")
+    print(key_advice(report))
     return 0
 
 
