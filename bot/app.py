@@ -107,8 +107,13 @@ def run_telegram(
 
 
 def build_wecom_channel(app: App, **options: Any) -> WecomChannel:
-    """The WeCom AI-bot channel on the app (BEIAN_WECOM__BOT_ID / SECRET / WS_URL)."""
+    """The WeCom AI-bot channel on the app (BEIAN_WECOM__BOT_ID / SECRET / WS_URL).
+
+    Group robots come from BEIAN_WECOM__WEBHOOK_* and from `beian-bot wecom bind-group`
+    (read here, so a binding takes effect when the channel is next built); for one group,
+    the stored binding wins."""
     from bot.channels.wecom.channel import WecomChannel
+    from bot.channels.wecom.frames import CHANNEL
     from bot.channels.wecom.group_robot import GroupRobot
 
     wecom = app.settings.wecom
@@ -123,6 +128,8 @@ def build_wecom_channel(app: App, **options: Any) -> WecomChannel:
         if wecom.webhook_key is not None:
             url += ("&" if "?" in url else "?") + f"key={wecom.webhook_key.get_secret_value()}"
         robots[wecom.webhook_chat] = GroupRobot(url)
+    for chat_id, bound in app.storage.group_robots.all(CHANNEL).items():
+        robots[chat_id] = GroupRobot(bound)
     replies = app.engine.replies
     return WecomChannel(
         engine=app.engine,

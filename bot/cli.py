@@ -141,7 +141,15 @@ def _parser() -> argparse.ArgumentParser:
     telegram.add_argument("--host", default="0.0.0.0", help=h["host"])
     telegram.add_argument("--port", type=int, default=8080, help=h["port"])
 
-    sub.add_parser("wecom", help=h["wecom"])
+    wecom = sub.add_parser("wecom", help=h["wecom"])
+    # `beian-bot wecom` alone runs the bot; `bind-group` manages group robot bindings.
+    bind = wecom.add_subparsers(dest="wecom_command").add_parser(
+        "bind-group", help="send a group's reminders through its group robot (绑定群机器人)"
+    )
+    bind.add_argument("chat_id", nargs="?", metavar="CHAT_ID", help="the group's chatid")
+    bind.add_argument("url", nargs="?", metavar="URL", help="the robot's webhook URL (with key)")
+    bind.add_argument("--list", action="store_true", help="list bindings, keys masked")
+    bind.add_argument("--remove", metavar="CHAT_ID", default=None, help="unbind a group")
 
     backup = sub.add_parser("backup", help=h["backup"])
     backup.add_argument("path", type=Path, help=h["backup_path"])
@@ -193,6 +201,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.app import run_telegram
 
         return run_telegram(settings, args.stack, args.webhook, args.host, args.port)
+    if command == "wecom" and args.wecom_command == "bind-group":
+        from bot.channels.wecom.binding import run_bind_group
+
+        return run_bind_group(
+            args.chat_id, args.url, show=args.list, remove=args.remove, settings=settings
+        )
     if command == "wecom":
         from bot.app import run_wecom
 

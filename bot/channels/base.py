@@ -18,6 +18,10 @@ from bot.messages import Incoming, Outbox, Outgoing
 
 # The heartbeat file is touched this often while the channel is alive (Docker reads it).
 HEARTBEAT_SECONDS = 30.0
+# What a button press that changes nothing gets, on every channel with buttons: the offer
+# was forgotten (a restart) or is too old, or it was made to another user.
+EXPIRED_BUTTON = "按钮已失效，请重新发送命令。"
+NOT_YOUR_BUTTON = "这个按钮不是给你的。"
 
 
 class ReplyEngine(Protocol):

@@ -343,6 +343,24 @@ class InboxStore(ABC):
         """Drop the update whoever took it (it needs no reply, or its worker died)."""
 
 
+class GroupRobotStore(ABC):
+    """Group robots (webhooks posting into one group chat) that operators bound to chats.
+
+    A URL carries the robot's key, a secret: it is stored sealed and never logged."""
+
+    @abstractmethod
+    def bind(self, channel: str, chat_id: str, url: str) -> bool:
+        """Bind the URL to the chat (replacing an earlier one); True when the chat had none."""
+
+    @abstractmethod
+    def unbind(self, channel: str, chat_id: str) -> bool:
+        """Remove the chat's robot; False when it had none."""
+
+    @abstractmethod
+    def all(self, channel: str) -> dict[str, str]:
+        """Every bound chat of the channel -> its webhook URL, in chat id order."""
+
+
 class Leadership(ABC):
     """One worker at a time holds it, until it lets go or dies (then another may take it).
 
@@ -413,6 +431,11 @@ class Storage(ABC):
     @abstractmethod
     def inbox(self) -> InboxStore:
         """Accepted updates not yet handled."""
+
+    @property
+    @abstractmethod
+    def group_robots(self) -> GroupRobotStore:
+        """Group robots bound to group chats."""
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:

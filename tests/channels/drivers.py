@@ -256,6 +256,26 @@ class WecomDriver(ChatDriver):
             return Reply("\n".join(lines[:tail]), labels, content)
         return Reply(content, [], content)
 
+    @classmethod
+    def _reply_of(cls, body: dict[str, Any]) -> Reply:
+        """A stream or markdown (choices read back from its numbered lines), or a button
+        card: its title and text, its buttons as the choices (`raw` is the card)."""
+        if body.get("msgtype") == "template_card":
+            card = body["template_card"]
+            parts = [card["main_title"].get("title"), card.get("sub_title_text")]
+            text = "\n".join(p for p in parts if p)
+            return Reply(text, [b["text"] for b in card["button_list"]], card)
+        if body.get("msgtype") == "markdown":
+            return cls._reply(re.sub(r"^<@[^>]+> ", "", body["markdown"]["content"]))
+        return cls._reply(body["stream"]["content"])
+
+    def _sent(self, chat: str) -> list[dict[str, Any]]:
+        return [
+            f["body"]
+            for f in self.fake.received
+            if f.get("cmd") == "aibot_send_msg" and f["body"]["chatid"] == chat
+        ]
+
     async def _exchange(self, frame: dict[str, Any]) -> list[Reply]:
         req_id = frame["headers"]["req_id"]
         await self.fake.push(frame)
@@ -264,7 +284,7 @@ class WecomDriver(ChatDriver):
                 break
             await asyncio.sleep(0.025)
         await asyncio.sleep(0.05)
-        return [self._reply(s["stream"]["content"]) for s in self._streams(req_id)]
+        return [self._reply_of(body) for body in self._streams(req_id)]
 
     def _streams(self, req_id: str) -> list[dict[str, Any]]:
         return [
@@ -280,7 +300,16 @@ class WecomDriver(ChatDriver):
         return await self._exchange(text_frame(text, user="alice"))
 
     async def pick(self, reply: Reply, label: str) -> list[Reply]:
-        return await self.say(str(reply.choices.index(label) + 1))
+        if not isinstance(reply.raw, dict):  # numbered choices: the number is typed
+            return await self.say(str(reply.choices.index(label) + 1))
+        before = len(self._sent("alice"))
+        await self.fake.press(reply.raw, reply.choices.index(label), user="alice")
+        for _ in range(400):  # the press was queued, handled, and its answer sent
+            if len(self._sent("alice")) > before and self.bot.inbox.queues.pending == 0:
+                break
+            await asyncio.sleep(0.025)
+        await asyncio.sleep(0.05)
+        return [self._reply_of(body) for body in self._sent("alice")[before:]]
 
     async def say_in_group(self, text: str, *, addressed: bool) -> list[Reply]:
         if not addressed:
@@ -301,17 +330,10 @@ class WecomDriver(ChatDriver):
         again = text_frame(text, user="alice", msgid=first["body"]["msgid"])
         await self.fake.push(again)
         await self.say("/help")  # once this is answered, the duplicate was handled
-        return replies + [
-            self._reply(s["stream"]["content"]) for s in self._streams(again["headers"]["req_id"])
-        ]
+        return replies + [self._reply_of(b) for b in self._streams(again["headers"]["req_id"])]
 
     async def reminders_due(self, at: datetime, in_group: bool = False) -> list[Reply]:
         chat = self.group_id if in_group else "alice"
-        before = len(self.fake.received)
+        before = len(self._sent(chat))
         await run_sender(self.app, {WECOM: self.bot.outbox}, at)
-        sent = [
-            f["body"]
-            for f in self.fake.received[before:]
-            if f.get("cmd") == "aibot_send_msg" and f["body"]["chatid"] == chat
-        ]
-        return [self._reply(re.sub(r"^<@[^>]+> ", "", b["markdown"]["content"])) for b in sent]
+        return [self._reply_of(body) for body in self._sent(chat)[before:]]

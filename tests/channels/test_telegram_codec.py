@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
+from bot.channels.base import EXPIRED_BUTTON, NOT_YOUR_BUTTON
 from bot.channels.telegram.codec import (
-    EXPIRED_BUTTON,
-    NOT_YOUR_BUTTON,
     BotIdentity,
     CallbackKeys,
     callback_to_incoming,

@@ -348,3 +348,24 @@ def test_one_worker_at_a_time_holds_a_leadership_and_another_takes_it_when_let_g
     assert other.try_acquire() is True
     assert one.try_acquire() is False
     other.release()
+
+
+def test_a_group_robot_is_bound_replaced_listed_and_removed_with_its_url_sealed(
+    storage: Storage,
+) -> None:
+    from bot.storage.sql.storage import SqlStorage
+
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=robot-secret-key"
+    robots = storage.group_robots
+    assert robots.all("wecom") == {}
+    assert robots.bind("wecom", "wrkB", url) is True
+    assert robots.bind("wecom", "wrkA", url + "-a") is True
+    assert robots.bind("wecom", "wrkB", url + "-new") is False  # replaced, not added
+    assert robots.all("wecom") == {"wrkA": url + "-a", "wrkB": url + "-new"}
+    assert robots.all("telegram") == {}
+    assert isinstance(storage, SqlStorage)
+    stored = [str(r[0]) for r in storage.sql.execute("SELECT url FROM group_robots").fetchall()]
+    assert stored and all(s.startswith("fernet:") and "robot-secret-key" not in s for s in stored)
+    assert robots.unbind("wecom", "wrkA") is True
+    assert robots.unbind("wecom", "wrkA") is False
+    assert robots.all("wecom") == {"wrkB": url + "-new"}

@@ -6,6 +6,11 @@ chat, and what a stop could not finish is handled at the next start. A reply to 
 reuses the message's req_id as a stream (one finished frame per reply, cut to 20,480 bytes);
 a reply to a message kept from before a restart, whose req_id died with the old connection,
 and a reminder go out with `aibot_send_msg` through the shared rate-limited delivery.
+
+Choices go as a button card where WeCom allows it (bot/channels/wecom/cards.py). A press comes
+back as a card event: the card is updated at once (WeCom takes an update only within 5 s of
+the event), and the choice then goes through the inbox like a typed message; its replies go
+out with `aibot_send_msg`, since a card event's req_id takes nothing but the card update.
 """
 
 from __future__ import annotations
@@ -17,14 +22,15 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
-from bot.channels.base import Channel, ReplyEngine, render_plain
+from bot.channels.base import EXPIRED_BUTTON, Channel, ReplyEngine, render_plain
 from bot.channels.delivery import RateLimitedOutbox, SendLimits
 from bot.channels.inbox import Inbox
 from bot.channels.wecom import frames
+from bot.channels.wecom.cards import CardOffers, fits
 from bot.channels.wecom.connection import AckError, WecomConnection
 from bot.channels.wecom.frames import Frame
 from bot.channels.wecom.group_robot import GroupRobot
-from bot.messages import ChatRef, Incoming, Outgoing, SendError
+from bot.messages import ChatKind, ChatRef, Incoming, Outgoing, SendError
 from bot.storage.base import InboxStore, SendBudget
 
 logger = logging.getLogger(__name__)
@@ -42,20 +48,31 @@ class WecomSender:
     A group with a group robot bound to it gets its messages through the robot instead."""
 
     def __init__(
-        self, connection: WecomConnection, robots: dict[str, GroupRobot] | None = None
+        self,
+        connection: WecomConnection,
+        robots: dict[str, GroupRobot] | None = None,
+        cards: CardOffers | None = None,
     ) -> None:
         self.connection = connection
         self.robots = robots or {}
+        self.cards = cards or CardOffers()
 
     async def send(self, message: Outgoing) -> None:
-        """aibot_send_msg; in a group the user is named so the reminder reaches them."""
-        robot = self.robots.get(message.chat.chat_id)
+        """aibot_send_msg: choices as a button card where they fit one, else markdown; in a
+        group the user is named so the reminder reaches them."""
+        chat_id = message.chat.chat_id
+        robot = self.robots.get(chat_id)
         if robot is not None:
-            await robot.send(message)
+            await robot.send(message)  # a robot's card would report its presses elsewhere
             return
-        for piece in frames.split_markdown(frames.markdown_of(message)):
+        if fits(message):
+            sends = [frames.send_card(chat_id, self.cards.card(message))]
+        else:
+            pieces = frames.split_markdown(frames.markdown_of(message))
+            sends = [frames.send_markdown(chat_id, piece) for piece in pieces]
+        for frame in sends:
             try:
-                await self.connection.send(frames.send_markdown(message.chat.chat_id, piece))
+                await self.connection.send(frame)
             except AckError as exc:
                 raise SendError(f"WeCom refused the message: {exc}") from None
 
@@ -87,12 +104,15 @@ class WecomChannel(Channel):
         self.bot_name, self.welcome, self.unreadable_text = bot_name, welcome, unreadable_text
         self.grace = grace
         self.connection = WecomConnection(url, bot_id, secret, self._on_frame, **connection)
-        self.sender = WecomSender(self.connection, robots)
+        self.cards = CardOffers()
+        self.sender = WecomSender(self.connection, robots, self.cards)
         self.outbox = RateLimitedOutbox(self.sender, WECOM_LIMITS, shared=budget)
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="beian-core")
         # The req_id of the message in hand in each chat. A message kept from an earlier run
         # carries that run's mark instead of this one's: its req_id died with that connection.
         self._answering: dict[str, str | None] = {}
+        # Chats whose req_id in hand has had a reply: a card goes only as the first one.
+        self._replied: set[str] = set()
         self._run_mark = secrets.token_hex(8)
         self.inbox = Inbox(
             channel=frames.CHANNEL,
@@ -149,12 +169,40 @@ class WecomChannel(Channel):
 
     async def _on_frame(self, frame: Frame) -> None:
         if frame.cmd == frames.EVENT_CALLBACK:
-            if frames.event_type(frame) == frames.ENTER_CHAT:
+            kind = frames.event_type(frame)
+            if kind == frames.ENTER_CHAT:
                 # The only reply allowed to enter_chat, and only within 5 s: not queued.
                 await self._reply_safely(frames.welcome(frame.req_id, self.welcome))
+            elif kind == frames.CARD_EVENT:
+                await self._on_press(frame)
             return
         # WeCom may deliver a message more than once: the inbox's dedupe record decides.
         await self.inbox.accept({**frame.model_dump(exclude_none=True), _RUN: self._run_mark})
+
+    async def _on_press(self, frame: Frame) -> None:
+        """A button pressed: the card changes now, the choice queues behind the chat's messages."""
+        click = frames.card_click(frame)
+        if click is None:
+            logger.info("WeCom: a card event without its task_id, key or user: ignored")
+            return
+        press = self.cards.press(click.task_id, click.key, click.user_id)
+        if press.card is not None:
+            await self._reply_safely(frames.update_card(frame.req_id, press.card, press.userids))
+        if press.refusal == EXPIRED_BUTTON:
+            # The card is not known any more, so there is no card to put the word on.
+            group = click.chat.kind is ChatKind.GROUP
+            notice = Outgoing(
+                chat=click.chat,
+                text=EXPIRED_BUTTON,
+                mention_user_id=click.user_id if group else None,
+            )
+            try:
+                await self.outbox.send(notice)
+            except SendError as exc:
+                logger.warning("WeCom: the expired-button notice was not delivered: %s", exc)
+        if press.value is not None:
+            update = {**frame.model_dump(exclude_none=True), _RUN: self._run_mark}
+            await self.inbox.accept({**update, _CHOICE: press.value})
 
     # ---- the inbox's Platform ---------------------------------------------------------
 
@@ -170,8 +218,16 @@ class WecomChannel(Channel):
     async def translate(self, update: dict[str, Any]) -> Incoming | None:
         """The message as an `Incoming`; an image or file is told the bot reads text."""
         frame = Frame.model_validate(update)
+        key = self.queue_key(update)
         live = update.get(_RUN) == self._run_mark
-        self._answering[self.queue_key(update)] = frame.req_id if live else None
+        self._replied.discard(key)
+        choice = update.get(_CHOICE)
+        if isinstance(choice, str):
+            # A card event's req_id takes only the card update: the replies go on their own.
+            self._answering[key] = None
+            click = frames.card_click(frame)
+            return None if click is None else frames.pressed(click, choice, self.update_id(update))
+        self._answering[key] = frame.req_id if live else None
         if frames.media_kind(frame) is not None:
             if live:
                 with contextlib.suppress(AckError):
@@ -184,13 +240,20 @@ class WecomChannel(Channel):
 
     async def reply(self, message: Outgoing) -> None:
         """On the stream of the message in hand; else (its connection is gone) on its own."""
-        req_id = self._answering.get(message.chat.chat_id)
-        if req_id is not None:
+        chat_id = message.chat.chat_id
+        req_id = self._answering.get(chat_id)
+        # A card answers a message only as its first reply; after a stream, it goes apart.
+        card = fits(message) and chat_id not in self._replied
+        if req_id is not None and (card or not fits(message)):
             try:
-                await self._stream(req_id, render_plain(message))
+                if card:
+                    await self.connection.send(frames.card_reply(req_id, self.cards.card(message)))
+                else:
+                    await self._stream(req_id, render_plain(message))
+                self._replied.add(chat_id)
                 return
             except AckError as exc:  # e.g. the connection was renewed since it came in
-                logger.info("WeCom stream refused (%s): sent as a new message", exc)
+                logger.info("WeCom reply refused (%s): sent as a new message", exc)
         await self.outbox.send(message)
 
     async def _stream(self, req_id: str, text: str) -> None:
@@ -208,6 +271,8 @@ class WecomChannel(Channel):
 
 # Where a kept message records the run that received it (see `WecomChannel._run_mark`).
 _RUN = "beian_run"
+# Where a kept button press records the value of the choice it picked.
+_CHOICE = "beian_choice"
 
 
 class _Replies:

@@ -23,8 +23,10 @@ MSG_CALLBACK = "aibot_msg_callback"
 EVENT_CALLBACK = "aibot_event_callback"
 RESPOND = "aibot_respond_msg"
 RESPOND_WELCOME = "aibot_respond_welcome_msg"
+RESPOND_UPDATE = "aibot_respond_update_msg"
 SEND = "aibot_send_msg"
 ENTER_CHAT = "enter_chat"
+CARD_EVENT = "template_card_event"
 KICKED = "disconnected_event"
 MAX_FRAME_BYTES = 1_000_000  # a callback is a few KB; anything this big is not one
 MAX_MARKDOWN_BYTES = 20_480  # per message; longer texts are split
@@ -100,6 +102,28 @@ def send_markdown(chat_id: str, content: str) -> dict[str, Any]:
     return request(
         SEND, {"chatid": chat_id, "msgtype": "markdown", "markdown": {"content": content}}
     )
+
+
+def card_reply(req_id: str, card: dict[str, Any]) -> dict[str, Any]:
+    """A template card as the reply to a message callback (on its req_id)."""
+    return request(RESPOND, {"msgtype": "template_card", "template_card": card}, req_id)
+
+
+def send_card(chat_id: str, card: dict[str, Any]) -> dict[str, Any]:
+    """A template card the bot sends on its own to a user or a group chat."""
+    body = {"chatid": chat_id, "msgtype": "template_card", "template_card": card}
+    return request(SEND, body)
+
+
+def update_card(
+    req_id: str, card: dict[str, Any], userids: list[str] | None = None
+) -> dict[str, Any]:
+    """The answer to a card event (within 5 s, on its req_id): the card put in its place,
+    for `userids` only when given, else for everyone who has it."""
+    body: dict[str, Any] = {"response_type": "update_template_card", "template_card": card}
+    if userids:
+        body["userids"] = userids
+    return request(RESPOND_UPDATE, body, req_id)
 
 
 def markdown_of(message: Outgoing) -> str:
@@ -202,6 +226,49 @@ def _strip_mention(text: str, bot_name: str) -> str:
     if named:
         rest = re.sub(rf"(?<!\S){re.escape(named)}(?!\S)\s*", "", rest)
     return rest.strip()
+
+
+class CardClick(BaseModel):
+    """A button pressed on a card: which card (task_id), which button (key), who, where."""
+
+    task_id: str
+    key: str
+    user_id: str
+    chat: ChatRef
+
+
+def card_click(frame: Frame) -> CardClick | None:
+    """The press a template_card_event reports; None when a field it needs is missing.
+
+    The documented shape nests the press under `event.template_card_event`; it is also read
+    from `event` itself, where some deliveries are reported to put it."""
+    body = frame.body or {}
+    event = body.get("event")
+    if not isinstance(event, dict):
+        return None
+    nested = event.get(CARD_EVENT)
+    detail = nested if isinstance(nested, dict) else event
+    task_id, key = detail.get("task_id"), detail.get("event_key")
+    user = str((body.get("from") or {}).get("userid") or "")
+    chat_id = chat_id_of(body)
+    if not isinstance(task_id, str) or not isinstance(key, str) or not user or not chat_id:
+        return None
+    kind = ChatKind.GROUP if body.get("chattype") == "group" else ChatKind.PRIVATE
+    chat = ChatRef(channel=CHANNEL, chat_id=chat_id, kind=kind)
+    return CardClick(task_id=task_id, key=key, user_id=user, chat=chat)
+
+
+def pressed(click: CardClick, value: str, message_id: str | None) -> Incoming:
+    """A pressed button as the engine's Incoming: the choice's value, as if typed."""
+    return Incoming(
+        chat=click.chat,
+        user_id=click.user_id,
+        user_name=click.user_id,
+        text=value,
+        # The card is the bot's own message: in a group, pressing on it addresses the bot.
+        reply_to_bot=True,
+        message_id=message_id,
+    )
 
 
 def media_kind(frame: Frame) -> str | None:

@@ -130,6 +130,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         "m008_send_budget",
         "CREATE TABLE send_budget (key TEXT PRIMARY KEY, tat DOUBLE PRECISION NOT NULL);",
     ),
+    (
+        # Bound by `beian-bot wecom bind-group`; `url` holds the robot's key, sealed.
+        "m009_group_robots",
+        """
+        CREATE TABLE group_robots (
+            channel TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel, chat_id)
+        );
+        """,
+    ),
 ]
 
 _CREATE_TABLE = (

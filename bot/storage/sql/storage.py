@@ -1,4 +1,4 @@
-"""What both backends' `Storage` do alike: the five stores, the data key check, /forget."""
+"""What both backends' `Storage` do alike: the six stores, the data key check, /forget."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from bot.storage.base import Storage
 from bot.storage.crypto import DataCipher, WrongKeyError
 from bot.storage.sql.connection import SqlConnection
 from bot.storage.sql.filings import SqlFilings
+from bot.storage.sql.group_robots import SqlGroupRobots
 from bot.storage.sql.reminders import SqlReminders
 from bot.storage.sql.sessions import SqlSessions
 from bot.storage.sql.updates import SqlInbox, SqlSeenUpdates
@@ -20,6 +21,7 @@ SEALED = {
     ("filings", ("id",)): ("label", "data"),
     ("reminders", ("id",)): ("user_name", "payload"),
     ("inbox", ("seq",)): ("body", "replies"),
+    ("group_robots", ("channel", "chat_id")): ("url",),
 }
 
 
@@ -32,6 +34,7 @@ class SqlStorage(Storage):
     _reminders: SqlReminders
     _seen: SqlSeenUpdates
     _inbox: SqlInbox
+    _group_robots: SqlGroupRobots
 
     def _open_stores(
         self, cipher: DataCipher, clock: Callable[[], float], reminders: type[SqlReminders]
@@ -41,6 +44,7 @@ class SqlStorage(Storage):
         self._reminders = reminders(self.sql, cipher)
         self._seen = SqlSeenUpdates(self.sql, clock)
         self._inbox = SqlInbox(self.sql, self._seen, cipher)
+        self._group_robots = SqlGroupRobots(self.sql, cipher)
 
     def _check_key(self, cipher: DataCipher, *, read_check: str, wrong_key: str) -> None:
         """Stop on a key that does not open this database; seal with the first key what an
@@ -101,6 +105,11 @@ class SqlStorage(Storage):
     def inbox(self) -> SqlInbox:
         """Accepted updates not yet handled."""
         return self._inbox
+
+    @property
+    def group_robots(self) -> SqlGroupRobots:
+        """Group robots bound to group chats."""
+        return self._group_robots
 
     def forget_user(self, channel: str, user_id: str) -> int:
         """Delete the user's rows from every table in one transaction; returns how many."""

@@ -140,3 +140,20 @@ def m007_inbox_replies(db: Database) -> None:
     # How many of them are out: a worker taking over sends the rest, so a crash repeats at
     # most the one message that was on its way.
     db.execute("ALTER TABLE inbox ADD COLUMN replies_sent INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m009_group_robots(db: Database) -> None:
+    """Group robots (WeCom 群机器人) bound to group chats by `beian-bot wecom bind-group`;
+    `url` holds the robot's key, so it is sealed."""
+    db.execute(
+        """
+        CREATE TABLE group_robots (
+            channel TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            url TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel, chat_id)
+        )
+        """
+    )
