@@ -102,6 +102,33 @@ async def test_a_question_is_answered_as_a_finished_stream_on_its_req_id(
     assert subscribe["body"] == {"bot_id": BOT_ID, "secret": SECRET}
 
 
+def _as(msgtype: str, content: dict[str, Any], text: str = "备案要多久") -> dict[str, Any]:
+    """A text callback turned into another message type with the same question."""
+    frame = text_frame(text)
+    del frame["body"]["text"]
+    frame["body"] |= {"msgtype": msgtype, msgtype: content}
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("msgtype", "content"),
+    [
+        # WeCom sends a voice message's transcript, not the audio.
+        ("voice", {"content": "备案要多久"}),
+        # Text and an image in one message: the text is the question.
+        ("mixed", {"msg_item": [{"msgtype": "image", "image": {"url": "https://x/1.png"}},
+                                {"msgtype": "text", "text": {"content": "备案要多久"}}]}),
+    ],
+    ids=["voice", "mixed"],
+)  # fmt: skip
+async def test_a_voice_or_mixed_message_is_answered_from_its_text(
+    app: App, fake: FakeWecom, msgtype: str, content: dict[str, Any]
+) -> None:
+    async with running(_channel(app, fake)):
+        [answer] = await _reply_to(fake, _as(msgtype, content))
+    assert "工作日" in answer
+
+
 async def test_wrong_credentials_stop_with_a_message_instead_of_retrying(
     app: App, fake: FakeWecom
 ) -> None:
