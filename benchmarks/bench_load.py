@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python benchmarks/bench_load.py [--users 10000] [--messages 20]
          [--webhook-chats 200] [--webhook-messages 10] [--stack ptb] [--telegram-limits]
+         [--show-off 10]
 
 Targets: >= 1,000 messages/s and p99 <= 20 ms per message through Engine.handle.
 
@@ -12,7 +13,8 @@ Targets: >= 1,000 messages/s and p99 <= 20 ms per message through Engine.handle.
    answers) with FAQ questions (tests/data/faq_eval.yaml) dropped in between, as users do.
    Messages of different users are interleaved in random order; each user's own stay in order.
    Figures: messages per second (wall clock of the whole run), p50/p99 per-message latency,
-   per kind; and whether every filer's form ended at the step its answers lead to.
+   per kind; and whether every filer's form ended at the step its answers lead to. A filer
+   off its step is replayed afterwards (untimed) to name the FAQ message the form took.
 2. Webhook: the real Telegram channel in webhook mode (uvicorn on 127.0.0.1) against the Bot
    API emulator (tests/emulator); `--webhook-chats` chats POST `--webhook-messages` updates
    each, with the secret-token header, each chat waiting for the bot's reply before its next
@@ -36,6 +38,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -102,11 +105,35 @@ def _chat(n: int | str) -> ChatRef:
     return ChatRef(channel="bench", chat_id=f"u{n}", kind=ChatKind.PRIVATE)
 
 
-def answered(storage: Storage, chat: ChatRef) -> int:
-    """How many form fields the chat's saved state has answered (-1: no form open)."""
+def form_of(storage: Storage, chat: ChatRef) -> dict[str, Any] | None:
+    """The chat's saved form state, None when no form is open."""
     state = storage.sessions.load(chat.channel, chat.chat_id, chat.chat_id)
     form = json.loads(state).get("form") if state else None
+    return dict(form) if form else None
+
+
+def answered(storage: Storage, chat: ChatRef) -> int:
+    """How many form fields the chat's saved state has answered (-1: no form open)."""
+    form = form_of(storage, chat)
     return len(form["answered"]) if form else -1
+
+
+def derailment(app: App, script: Script, chat: ChatRef) -> str:
+    """Replays a filer whose form is off its step (untimed, in a chat of its own): the first
+    FAQ message that changed the form, and how."""
+    for text, in_form in script:
+        before = form_of(app.storage, chat)
+        app.engine.handle(Incoming(chat=chat, user_id=chat.chat_id, text=text))
+        after = form_of(app.storage, chat)
+        if in_form or before is None or after == before:
+            continue
+        if after is None:
+            return f"{text!r} ended the form"
+        taken = [name for name in after["answered"] if name not in before["answered"]]
+        if taken:
+            return f"{text!r} was taken as the answer to {', '.join(taken)}"
+        return f"{text!r} changed the form ({len(before['answered'])} -> {len(after['answered'])})"
+    return "no FAQ message changed the form: an answer of the form itself was refused"
 
 
 def dialogue_steps(app: App, chat: ChatRef) -> list[int]:
@@ -152,10 +179,15 @@ def engine_load(args: argparse.Namespace, questions: list[str]) -> None:
         wall = time.perf_counter() - run_started
         # Where each filer's form stands: the step its answers lead to, or not.
         filers = right = 0
+        off: list[int] = []
         for u, script in enumerate(users):
             if turns := sum(in_form for _, in_form in script):
                 filers += 1
-                right += answered(app.storage, chats[u]) == steps[turns - 1]
+                if answered(app.storage, chats[u]) == steps[turns - 1]:
+                    right += 1
+                else:
+                    off.append(u)
+        why = Counter(derailment(app, users[u], _chat(f"replay{u}")) for u in off)
         size_mb = sum(p.stat().st_size for p in Path(tmp).glob("load.db*")) / 2**20
         app.storage.close()
     total = len(order)
@@ -177,6 +209,8 @@ def engine_load(args: argparse.Namespace, questions: list[str]) -> None:
     print(f"   throughput >= {TARGET_RATE:,.0f} messages/s: {verdict(rate >= TARGET_RATE)}")
     print(f"   p99 {p99:.2f} ms <= {TARGET_P99_MS:.0f} ms: {verdict(p99 <= TARGET_P99_MS)}")
     print(f"   forms at the step their answers lead to: {right}/{filers} filers")
+    for reason, times in why.most_common(args.show_off):
+        print(f"     off ({times}x): {reason}")
 
 
 # ---- part 2: the webhook ------------------------------------------------------------------
@@ -405,6 +439,9 @@ async def main() -> None:
     parser.add_argument("--stack", choices=["ptb", "aiogram"], default="ptb")
     parser.add_argument("--telegram-limits", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--show-off", type=int, default=10, help="how many filers off their step to explain"
+    )
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     questions = faq_questions()

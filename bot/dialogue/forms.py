@@ -8,12 +8,14 @@ filing's answers in the filings table after every accepted answer.
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from bot.asking import is_question_form
+from bot.asking import asks, is_question_form
 from bot.content import conversations_dir, load_yaml
 from bot.dialogue import runner
 from bot.dialogue.change import explain_change
@@ -27,6 +29,22 @@ from bot.messages import Choice, Document
 from bot.storage.base import FilingRow, FilingStore
 
 _MAX_ROW_ID = 2**63  # SQLite integers are 64-bit: a larger id is no row (and no query)
+
+# At a prompt, words no answer to a choice, a name, a number or an address holds: a reply
+# with one of them is a question even without a question mark (「阿里云初审一般几天」,
+# 「护照怎么办理」, 「吗」 before an emoji), traditional forms too.
+_ASKING = (
+    r"[？?]|[吗嗎]|多少|几天|幾天|几个|幾個|怎么|怎麼|咋|为什么|為什麼|为啥|為啥"
+    r"|哪家|哪个|哪個|哪些|哪里|哪裡|哪儿|哪种|哪種|区别|區別|用不用|要不要|需不需要|能不能"
+    r"|可不可以|是不是|有没有|有沒有|会不会|會不會|行不行|多久|多长时间|多長時間"
+)
+# Words that name what a question is about (「以个人名义备案需要提供什么文件」,「公司注销流程」)
+# but also occur in site names and descriptions (「什么值得买」).
+_TOPIC = r"什么|什麼|甚麼|啥|流程"
+_ASKING_WORDS = re.compile(f"{_ASKING}|{_TOPIC}")
+_ASKING_IN_NAME = re.compile(_ASKING)
+# Asking what to write in the field is a question wherever it is typed.
+_ABOUT_THE_FIELD = re.compile(r"(?:写|填|寫)(?:什么|什麼|甚麼|啥|哪)")
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,34 @@ class FormResult:
     form: FormState | None
     finished: FormState | None = None
     finished_spec: FormSpec | None = field(default=None, repr=False)
+
+
+def _without_trailing_symbols(text: str) -> str:
+    """「能讲一下吗🙏」 ends in 吗 as much as 「能讲一下吗」 does."""
+    end = len(text)
+    while end and (text[end - 1].isspace() or unicodedata.category(text[end - 1])[0] == "S"):
+        end -= 1
+    return text[:end]
+
+
+def _as_question(slot: SlotSpec, text: str, faq: FaqLookup) -> SideAnswer | None:
+    """What the FAQ says to a reply that is a question at this slot's prompt; None for an
+    answer (right or wrong) to the prompt."""
+    if is_question_form(_without_trailing_symbols(text)) or _ABOUT_THE_FIELD.search(text):
+        return faq(text)
+    # A description may say 「分享怎么学编程」 and a site name 「什么值得买」: there a question
+    # word makes a question only with more evidence, the name's stricter words or the FAQ's.
+    sure = {"text": None, "site_name": _ASKING_IN_NAME}.get(slot.validator or "", _ASKING_WORDS)
+    if sure is not None and sure.search(text):
+        return faq(text)
+    # 「个人备案要准备什么」 at a description is a question the FAQ knows, so one here too; and
+    # a person's name is never a filing topic, so a reply at a name prompt that the FAQ can
+    # answer is a request for that answer (「个人备案材料清单发一下」), not a name.
+    if _ASKING_WORDS.search(text) or slot.validator == "person_name":
+        found = faq(text)
+        if found.text is not None:
+            return found
+    return None
 
 
 def load_forms(root: Path | None = None) -> dict[str, FormSpec]:
@@ -174,20 +220,45 @@ class Forms:
         """One message while a form runs: an answer, a correction, or a question in between."""
         spec = self.forms[state.form_id]
         edit_name = runner.edit_request(text)
-        if edit_name and runner.find_slot(spec, state, edit_name):
+        # 「改域名要重新备案吗」 asks about a change; it does not ask to edit the domain answer.
+        if (
+            edit_name
+            and not _ASKING_WORDS.search(edit_name.rstrip("?？"))
+            and runner.find_slot(spec, state, edit_name)
+        ):
             return self.edit(who, state, edit_name)
         if state.phase is Phase.CONFIRMING:
             return self._confirming(who, spec, state, text, faq)
         slot = runner.next_slot(spec, state)
         if slot is None:  # every slot answered: show the summary again
             return self._finish_or_confirm(who, spec, state)
-        # A question is never stored as an answer, even when the slot's validator would take
-        # it: 「名字里带英文字母可以吗」 is not a company name.
-        if is_question_form(text) and runner.match_choice(slot, text) is None:
-            return FormResult(self._side_question(spec, state, slot, text, faq), state)
+        # A troubleshooting flow asks about the user's situation, and a question may be how
+        # they tell it: 「一直没收到短信怎么办」 at 「哪种情况？」 is the option it names.
+        named = (
+            runner.named_choice(runner.fitted(slot, state), text)
+            if spec.kind is FormKind.FLOW
+            else None
+        )
+        # Elsewhere a question is never stored as an answer, even when the slot's validator
+        # would take it or it names an option: 「名字里带英文字母可以吗」 is not a company name,
+        # and 「抖音企业号认证要多少钱」 does not make the filer a company.
+        if named is None and runner.exact_choice(slot, text) is None:
+            asked = _as_question(slot, text, faq)
+            if asked is not None:
+                return FormResult(self._side_question(spec, state, slot, asked), state)
         try:
-            result = runner.answer(slot, state, text, self.today())
+            result = (
+                Answer(value=named.value, shown=named.label)
+                if named is not None
+                else runner.answer(slot, state, text, self.today())
+            )
         except InputError as err:
+            # What the prompt cannot take may be a question put without a question word
+            # (「个人备案材料清单发一下」): when the FAQ knows the answer, that is the reply.
+            if slot.choices or asks(text):
+                found = faq(text)
+                if found.text is not None:
+                    return FormResult(self._side_question(spec, state, slot, found), state)
             return FormResult([self._invalid(spec, state, slot, text, err)], state)
         runner.store(state, slot, result)
         prompts = [Prompt(result.note)] if result.note else []
@@ -223,9 +294,8 @@ class Forms:
         return Prompt(text, again.choices)
 
     def _side_question(
-        self, spec: FormSpec, state: FormState, slot: SlotSpec, text: str, faq: FaqLookup
+        self, spec: FormSpec, state: FormState, slot: SlotSpec, found: SideAnswer
     ) -> list[Prompt]:
-        found = faq(text)
         if found.text is not None:
             head = found.text
         else:
@@ -235,9 +305,20 @@ class Forms:
                 else ""
             )
             head = self.texts.question_unsure.format(label=slot.label, related=related)
+        return [Prompt(head), self._back_to(spec, state, slot)]
+
+    def _back_to(self, spec: FormSpec, state: FormState, slot: SlotSpec) -> Prompt:
         again = runner.ask(spec, state, slot, self.texts)
-        back = Prompt(self.texts.back_to_question.format(question=again.text), again.choices)
-        return [Prompt(head), back]
+        return Prompt(self.texts.back_to_question.format(question=again.text), again.choices)
+
+    def again(self, state: FormState) -> list[Prompt]:
+        """The question the form waits on, asked again after a reply about something else
+        (/help in the middle of the form), so the form carries on from there."""
+        spec = self.forms[state.form_id]
+        if state.phase is Phase.CONFIRMING:
+            return [self._confirm_prompt()]
+        slot = runner.next_slot(spec, state)
+        return [] if slot is None else [self._back_to(spec, state, slot)]
 
     def _next(self, spec: FormSpec, state: FormState) -> list[Prompt]:
         slot = runner.next_slot(spec, state)
@@ -259,7 +340,9 @@ class Forms:
         if folded in {self.texts.summary_edit, "2", "修改"}:
             names = "、".join(s.label for s in runner.applicable(spec, state))
             return FormResult([Prompt(self.texts.edit_which.format(names=names))], state)
-        if is_question_form(text) and (answer := faq(text).text) is not None:
+        # Nothing typed at the summary can be stored, so whatever the FAQ can answer is
+        # answered (「个人备案材料清单发一下」 has no question word), then the confirm prompt.
+        if (answer := faq(text).text) is not None:
             return FormResult([Prompt(answer), self._confirm_prompt()], state)
         return FormResult([self._confirm_prompt()], state)
 

@@ -129,9 +129,15 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().casefold().rstrip("。.!！")
 
 
-def match_choice(slot: SlotSpec, text: str) -> ChoiceSpec | None:
-    """The option a user meant: its number, label, value or alias; or the one label contained."""
-    folded = _fold(text)
+# An answer names its option with a few words around it (「我是个人」「用的是阿里云」); a longer
+# message that names one is about something else: 「阿里云账号是个人认证的，能给公司备案吗」
+# names 阿里云 and is a question, not the provider.
+_AROUND_NAME = 6
+
+
+def exact_choice(slot: SlotSpec, text: str) -> ChoiceSpec | None:
+    """The option the whole reply is: its number, label, value or alias, a ？ after it or not."""
+    folded = _fold(text).rstrip("?？").strip()
     # isdecimal, not isdigit: int() refuses "❶" and "፩", which NFKC leaves as they are.
     if folded.isdecimal() and 1 <= int(folded) <= len(slot.choices):
         return slot.choices[int(folded) - 1]
@@ -139,8 +145,23 @@ def match_choice(slot: SlotSpec, text: str) -> ChoiceSpec | None:
         names = {choice.label, choice.value, *choice.aliases}
         if folded in {_fold(n) for n in names}:
             return choice
+    return None
+
+
+def match_choice(slot: SlotSpec, text: str) -> ChoiceSpec | None:
+    """The option a user meant: the exact one, or the one label a short reply contains."""
+    exact = exact_choice(slot, text)
+    if exact is not None:
+        return exact
+    folded = _fold(text)
     contained = [
-        c for c in slot.choices if any(_fold(n) in folded for n in {c.label, *c.aliases} if n)
+        c
+        for c in slot.choices
+        if any(
+            _fold(n) in folded and len(folded) - len(_fold(n)) <= _AROUND_NAME
+            for n in {c.label, *c.aliases}
+            if n
+        )
     ]
     return contained[0] if len(contained) == 1 else None
 

@@ -37,6 +37,11 @@ _COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 _MORE_WORDS = frozenset({"更多", "more", "/more", "继续", "展开"})
 _YES_WORDS = frozenset({"确认", "确定", "是", "是的", "对", "yes", "y", "ok"})
 _NUMBER_RE = re.compile(r"^\s*(\d{1,3})\s*[.、)）]?\s*$")
+# Commands that move, show or end the running form; after any other command the form's
+# question is asked again, so the form carries on.
+_FORM_COMMANDS = frozenset(
+    {"filing", "change", "flow", "back", "skip", "edit", "cancel", "status", "export", "forget"}
+)
 # The flow that turns a reported rejection into its fix (conversations/flows/rejected.yaml).
 _REJECTION_FLOW = "rejected"
 
@@ -203,8 +208,17 @@ class Engine:
             state.pending_choices = []
             handler = self._commands.get(name)
             if handler is None:
-                return [self._reply(msg, self.replies.unknown_command.format(command="/" + name))]
-            return handler(msg, state, args)
+                replies = [
+                    self._reply(msg, self.replies.unknown_command.format(command="/" + name))
+                ]
+            else:
+                replies = handler(msg, state, args)
+            # Not after replies with choices of their own: the last choices shown are the
+            # ones a typed number or label picks.
+            aside = name not in _FORM_COMMANDS and not (name == "start" and args == "filing")
+            if aside and not any(r.choices for r in replies):
+                replies += self._form_again(msg, state)
+            return replies
         number = _NUMBER_RE.match(text)
         pending = state.pending_choices
         state.pending_choices = []
@@ -451,6 +465,12 @@ class Engine:
             logger.warning("discarding unreadable form state")
             return None
         return form if form.form_id in self.forms.forms else None
+
+    def _form_again(self, msg: Incoming, state: ConversationState) -> list[Outgoing]:
+        form = None if msg.chat.kind is ChatKind.GROUP else self._form(state)
+        if form is None:
+            return []
+        return [self._from_prompt(msg, p) for p in self.forms.again(form)]
 
     def _faq_text(self, text: str) -> SideAnswer:
         match = self.retriever.match(text)
