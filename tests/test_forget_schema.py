@@ -46,6 +46,9 @@ NO_USER_COLUMN = {
     },
     # Facts about the database (the data key's check value): nothing about a user.
     "meta": {"name", "value"},
+    # A group's robot URL, bound by the operator (`beian-bot wecom bind-group`): a setting
+    # of a group chat, not any member's data.
+    "group_robots": {"channel", "chat_id", "url", "updated_at"},
     # sqlite-utils' record of the migrations applied.
     "_sqlite_migrations": {"id", "migration_set", "name", "applied_at"},
 }
