@@ -20,6 +20,7 @@ import re
 import sys
 from array import array
 from collections import Counter
+from operator import itemgetter
 from pathlib import Path
 from typing import TypeVar
 
@@ -104,14 +105,17 @@ class EntryClassifier:
     def probabilities(self, text: str, words: list[str]) -> list[tuple[str, float]]:
         """Every entry with its probability, best first (softmax over the linear scores)."""
         counts = Counter(analyze(text, words))
+        rows, idf, log = self._rows, self._idf, math.log
         found = [
-            (row, (1.0 + math.log(n)) * self._idf[row])
+            (row, (1.0 + log(n)) * idf[row])
             for feature, n in counts.items()
-            if (row := self._rows.get(feature)) is not None
+            if (row := rows.get(feature)) is not None
         ]
         norm = math.sqrt(sum(value * value for _, value in found)) or 1.0
         scores = list(self._intercepts)
         offsets, targets, weights = self._offsets, self._targets, self._weights
+        # A question adds up some 1,500 weights here: only locals in the loop, and each score
+        # still adds its weights in the order it always did (same floats to the last bit).
         for row, value in found:
             start, end = offsets[row], offsets[row + 1]
             scaled = value / norm
@@ -120,7 +124,7 @@ class EntryClassifier:
         top = max(scores)
         exps = [math.exp(score - top) for score in scores]
         total = sum(exps)
-        ranked = sorted(zip(self.classes, exps, strict=True), key=lambda kv: kv[1], reverse=True)
+        ranked = sorted(zip(self.classes, exps, strict=True), key=itemgetter(1), reverse=True)
         return [(entry_id, e / total) for entry_id, e in ranked]
 
 

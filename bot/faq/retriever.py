@@ -150,6 +150,16 @@ class Retriever:
             load_classifier(classifier_path) if classifier_path else None
         )
         self.model = load_model(model_path) if model_path else None
+        # The lines of the answers, whose words `brief` compares with each question: cut
+        # once per language on first use instead of at every answer. Only knowledge lines
+        # are kept, so the cache never grows past the knowledge base.
+        self._answer_lines = frozenset(
+            line
+            for e in kb.entries.values()
+            for answer in (e.answer, e.en.answer if e.en else "")
+            for line in (*answer.splitlines(), *answer.strip().splitlines())
+        )
+        self._line_tokens: dict[tuple[Language, str], tuple[str, ...]] = {}
         self.thresholds = (
             (self.model.answer_threshold, self.model.suggest_threshold)
             if self.model
@@ -176,7 +186,13 @@ class Retriever:
 
     def tokens(self, text: str, language: Language = "zh") -> list[str]:
         """The words of `text` as the index of `language` sees them."""
-        return self._sides["en" if language == "en" else "zh"].tokens(text)
+        side: Language = "en" if language == "en" else "zh"
+        if text not in self._answer_lines:
+            return self._sides[side].tokens(text)
+        cached = self._line_tokens.get((side, text))
+        if cached is None:
+            cached = self._line_tokens[side, text] = tuple(self._sides[side].tokens(text))
+        return list(cached)
 
     def ranked(
         self, question: str, limit: int = 5, language: Language | None = None

@@ -33,6 +33,42 @@ _MAX_QUERY_CHARS = 500
 _t2s = opencc.OpenCC("t2s")
 
 
+def _conversion_keys(converter: opencc.OpenCC) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """What a text must contain for `converter` to change it: (characters, phrases).
+
+    OpenCC rewrites only substrings that are keys of its dictionaries. A text that contains no
+    single-character key and none of the longer keys that lack such a character is returned
+    as it is, so the conversion (pure Python, a fifth of the tokenizer's time) can be skipped
+    for it: most questions are simplified already. None when the library keeps its
+    dictionaries in another shape than opencc-python-reimplemented 0.1.7 does; then every
+    text is converted.
+    """
+    try:
+        keys = [
+            key
+            for group in converter._dict_chain_data
+            for _max_len, _min_len, mapping in group
+            for key in mapping
+        ]
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if not all(isinstance(key, str) and key for key in keys):
+        return None
+    characters = frozenset(key for key in keys if len(key) == 1)
+    return characters, tuple(k for k in keys if len(k) > 1 and characters.isdisjoint(k))
+
+
+_T2S_KEYS = _conversion_keys(_t2s)
+
+
+def _may_convert(text: str) -> bool:
+    """False only when t2s would return `text` unchanged (see `_conversion_keys`)."""
+    if _T2S_KEYS is None:
+        return True
+    characters, phrases = _T2S_KEYS
+    return not characters.isdisjoint(text) or any(phrase in text for phrase in phrases)
+
+
 @cache
 def _tw2s() -> opencc.OpenCC:
     """Taiwan phrasing (伺服器, 網域, 軟體) needs phrase conversion, not only characters.
@@ -46,9 +82,11 @@ def _tw2s() -> opencc.OpenCC:
 def normalize(text: str, typos: dict[str, str] | None = None) -> str:
     """Full-width to half-width, case-folded, simplified Chinese, common typos fixed."""
     text = unicodedata.normalize("NFKC", text[:_MAX_QUERY_CHARS]).casefold()
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    simplified = _t2s.convert(text)
-    text = _tw2s().convert(text) if simplified != text else simplified
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
+    if _may_convert(text):
+        simplified = _t2s.convert(text)
+        text = _tw2s().convert(text) if simplified != text else simplified
     for wrong, right in (typos or {}).items():
         text = text.replace(wrong, right)
     return _PUNCT_RE.sub(" ", text).strip()
