@@ -145,7 +145,10 @@ class FaqIndex:
         if len(terms) > _MAX_QUERY_TERMS:
             # A long message would make FTS5 score every row for dozens of OR terms; its
             # rarest words decide the ranking anyway.
-            terms = set(sorted(terms, key=self.weight, reverse=True)[:_MAX_QUERY_TERMS])
+            # Ties broken by the word itself: set order changes with the hash seed, and the
+            # same message must get the same candidates in every run.
+            ranked = sorted(terms, key=lambda t: (-self.weight(t), t))
+            terms = set(ranked[:_MAX_QUERY_TERMS])
         query = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(terms))
         try:
             rows = self._db.execute(
