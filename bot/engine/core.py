@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -236,7 +237,10 @@ class Engine:
             return self._route(msg, typed.value, state)
         form = None if msg.chat.kind is ChatKind.GROUP else self._form(state)
         if form is not None:
-            result = self.forms.handle(self._who(msg), form, text, self._faq_text)
+            # One lookup per text in a turn: the form may ask twice (is it a question? can the
+            # FAQ answer what the field refused?), and each is a full retrieval.
+            faq = functools.lru_cache(maxsize=4)(self._faq_text)
+            result = self.forms.handle(self._who(msg), form, text, faq)
             return self._form_replies(msg, state, result)
         if self.reminders is not None and self.reminders.reports_return(text):
             # 「备案被驳回了，说网站名称不符合要求」: the fix first, the reminders only offered.

