@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import threading
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.content_check import internal_references
 from bot.messages import ChatRef, Outgoing, SendError
@@ -17,6 +19,9 @@ from bot.reminders import Owner, ReminderIntake, ReminderSender
 from bot.reminders.models import QUIET_HOURS, PlannedReminder, ReminderKind
 from bot.reminders.records import to_new
 from bot.storage.base import StoredReminder
+from bot.storage.crypto import DataCipher
+from bot.storage.postgres import PostgresStorage
+from bot.storage.sql.storage import SqlStorage
 from bot.storage.sqlite import SqliteStorage
 from bot.workdays import APPROXIMATE_NOTE
 from tests.reminders.conftest import (
@@ -27,11 +32,12 @@ from tests.reminders.conftest import (
     say,
     shanghai,
 )
+from tests.storage.conftest import pg_server, pg_url  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def open_rows(storage: SqliteStorage) -> list[StoredReminder]:
+def open_rows(storage: SqlStorage) -> list[StoredReminder]:
     return [
         r
         for r in storage.reminders._select("SELECT * FROM reminders ORDER BY due_at, id", ())
@@ -409,6 +415,44 @@ def test_two_processes_on_one_database_send_each_reminder_once(
         assert proc.returncode == 0, err
     sent = [r for w in ("p1", "p2") for r, _ in delivered(tmp_path / f"{w}.txt")]
     assert len(sent) == len(ids) == 420 and sorted(sent) == sorted(ids)
+
+
+def test_three_processes_on_postgresql_send_each_reminder_once_and_a_killed_ones_later(
+    pg_url: str,  # noqa: F811
+    tmp_path: Path,
+    clock: FakeClock,
+) -> None:
+    """Claimed with FOR UPDATE SKIP LOCKED by three processes at once; the one killed as it
+    begins a send leaves its claimed rows to the next run after their lease."""
+    key = Fernet.generate_key()
+    storage = PostgresStorage(pg_url, cipher=DataCipher([key]))
+    intake = ReminderIntake(storage.reminders)
+    for n in range(60):
+        say(intake, "公司昨天改名了", clock(), user_id=f"u{n}")
+    ids = [r.id for r in open_rows(storage)]
+    end = clock() + timedelta(days=60)
+    env = {**os.environ, "BEIAN_DATA_KEY": key.decode()}
+    command = [sys.executable, "-m", "tests.reminders.worker_script", pg_url]
+    procs = [
+        subprocess.Popen(
+            [*command, str(tmp_path / f"{w}.txt"), end.isoformat(), w, *extra],
+            cwd=ROOT, env=env, stderr=subprocess.PIPE,
+        )
+        for w, extra in (("p1", []), ("p2", []), ("p3", ["--kill-after", "10"]))
+    ]  # fmt: skip
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode in (0, 9), err
+    assert procs[2].returncode == 9  # it died with rows claimed
+    later = subprocess.run(
+        [*command, str(tmp_path / "p4.txt"), (end + timedelta(minutes=10)).isoformat(), "p4"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert later.returncode == 0, later.stderr
+    sent = [r for w in ("p1", "p2", "p3", "p4") for r, _ in delivered(tmp_path / f"{w}.txt")]
+    assert len(sent) == len(ids) and sorted(sent) == sorted(ids)  # each exactly once
+    assert storage.reminders.count("claimed") == storage.reminders.count("sending") == 0
+    storage.close()
 
 
 def test_two_workers_in_threads_send_each_reminder_once(

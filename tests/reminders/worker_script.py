@@ -2,6 +2,8 @@
 
 python -m tests.reminders.worker_script DB OUT NOW_ISO WORKER [--kill-after N] [--start]
 
+DB is a SQLite file or a postgresql:// URL (then BEIAN_DATA_KEY holds the data key).
+
 Every delivered message is appended to OUT as its reminder id (and whether it was late).
 `--kill-after N` ends the process abruptly (os._exit, no clean-up) when the (N+1)th send
 begins, before it is delivered: a crash with rows claimed and one marked `sending`.
@@ -17,7 +19,18 @@ from datetime import datetime
 
 from bot.messages import Outgoing
 from bot.reminders import ReminderSender
+from bot.storage.base import Storage
+from bot.storage.crypto import DataCipher
 from bot.storage.sqlite import SqliteStorage
+
+
+def open_db(db: str) -> Storage:
+    """A SQLite path, or a postgresql:// URL opened with BEIAN_DATA_KEY."""
+    if db.startswith("postgresql://"):
+        from bot.storage.postgres import PostgresStorage
+
+        return PostgresStorage(db, cipher=DataCipher([os.environ["BEIAN_DATA_KEY"].encode()]))
+    return SqliteStorage(db)
 
 
 class FileOutbox:
@@ -52,7 +65,7 @@ async def main() -> None:
     now = datetime.fromisoformat(args.now)
     outbox = FileOutbox(args.out, args.kill_after)
     service = ReminderSender(
-        SqliteStorage(args.db).reminders,
+        open_db(args.db).reminders,
         {"test": outbox},
         clock=lambda: now,
         worker_id=args.worker,
