@@ -410,6 +410,10 @@ def test_too_many_domains() -> None:
         ("nas.local", None, "personal", "本地"),
         ("example", None, "personal", "后缀"),
         ("com.cn", None, "personal", "只是域名后缀"),
+        # Suffixes only the filing list knows (the public suffix list lacks them).
+        ("政务.cn", None, "government", "只是域名后缀"),
+        ("公益.cn", None, "other", "只是域名后缀"),
+        ("https://政务.cn/", None, "government", "只是域名后缀"),
         ("a..com", None, "personal", "连续的点"),
         ("-a.com", None, "personal", "短横线"),
         ("a_b.com", None, "personal", "短横线"),
@@ -433,6 +437,8 @@ def test_domain_warnings() -> None:
     assert any("game" in w for w in game.warnings)
     (gov,) = v.check_domains("中国人.com", province="北京", subject_type="government")
     assert gov.domain == "中国人.com"
+    (under,) = v.check_domains("某市.政务.cn", province=None, subject_type="government")
+    assert (under.domain, under.suffix) == ("某市.政务.cn", "政务.cn")
 
 
 @given(st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True))

@@ -92,7 +92,10 @@ def _check_domain(item: str, *, province: str | None, subject_type: str) -> Doma
     unicode_host = ".".join(u for _, u in labels)
     registrable = _psl().privatesuffix(unicode_host)
     suffix = _psl().publicsuffix(unicode_host)
-    if registrable is None or suffix is None:
+    # The filing list knows suffixes the public suffix list lacks (政务.cn): a host that is
+    # one of them is a suffix too, not a domain of its own.
+    national = load_domain_suffixes().national
+    if registrable is None or suffix is None or unicode_host in national:
         raise InputError(f"「{unicode_host}」只是域名后缀，请填写完整的域名。", EXAMPLE_DOMAIN)
     suffix, registrable = _longest_known_suffix(unicode_host, suffix, registrable)
     label = registrable[: -len(suffix) - 1]
