@@ -37,10 +37,14 @@ _ASKING = (
     r"[？?]|[吗嗎]|多少|几天|幾天|几个|幾個|怎么|怎麼|咋|为什么|為什麼|为啥|為啥"
     r"|哪家|哪个|哪個|哪些|哪里|哪裡|哪儿|哪种|哪種|区别|區別|用不用|要不要|需不需要|能不能"
     r"|可不可以|是不是|有没有|有沒有|会不会|會不會|行不行|多久|多长时间|多長時間"
+    r"|怎样|怎樣"  # 「公安备案不做会怎样」
 )
+# 「A 还是 B」 asks which, where a name or an address is wanted; at a choice 「还是个人吧」 and
+# 「我还是选个人」 are answers.
+_EITHER_OR = re.compile(r".(?:还是|還是).")
 # Words that name what a question is about (「以个人名义备案需要提供什么文件」,「公司注销流程」)
 # but also occur in site names and descriptions (「什么值得买」).
-_TOPIC = r"什么|什麼|甚麼|啥|流程"
+_TOPIC = r"什么|什麼|甚麼|啥|流程|如何"
 _ASKING_WORDS = re.compile(f"{_ASKING}|{_TOPIC}")
 _ASKING_IN_NAME = re.compile(_ASKING)
 # Asking what to write in the field is a question wherever it is typed.
@@ -88,6 +92,8 @@ def _as_question(slot: SlotSpec, text: str, faq: FaqLookup) -> SideAnswer | None
     """What the FAQ says to a reply that is a question at this slot's prompt; None for an
     answer (right or wrong) to the prompt."""
     if is_question_form(_without_trailing_symbols(text)) or _ABOUT_THE_FIELD.search(text):
+        return faq(text)
+    if not slot.choices and _EITHER_OR.search(text):
         return faq(text)
     # A description may say 「分享怎么学编程」 and a site name 「什么值得买」: there a question
     # word makes a question only with more evidence, the name's stricter words or the FAQ's.

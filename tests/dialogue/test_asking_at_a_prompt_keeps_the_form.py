@@ -72,6 +72,10 @@ NAMING_AN_OPTION = [
     ("name: person", "个人备案材料清单发一下"),
     ("site name", "个人能备案几个域名"),
     ("site name", "备按一般几天能好啊"),
+    # Found by bench_load among 5,015 filers: an either-or question, and 「会怎样」.
+    ("site name", "通信地址写现在住的地方还是身份证上的"),
+    ("site name", "底部挂主体备案号还是网站备案号"),
+    ("site name", "公安备案不做会怎样"),
     ("domain", "修改域名要重新备案吗"),
 ]
 
@@ -153,6 +157,8 @@ def test_a_command_at_a_prompt_is_answered_and_the_prompt_asked_again(
     [
         ("choice: subject", "我是个人", "身份证件"),
         ("choice: subject", "我们是公司", "大陆注册"),
+        ("choice: subject", "还是个人吧", "身份证件"),
+        ("choice: subject", "我还是选个人", "身份证件"),
         ("choice: server", "服务器在国内", "服务器是哪家的"),
         ("choice: provider", "用的是阿里云", "买了多久"),
         ("choice: provider", "腾讯云？", "买了多久"),
