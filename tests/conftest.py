@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,10 @@ def app(settings: Settings) -> Iterator[App]:
     application = build_app(settings)
     yield application
     application.storage.close()
+
+
+async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Wait until `condition()` holds; TimeoutError past `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)

@@ -1,4 +1,5 @@
-"""Fixtures for the Telegram channel: the Bot API emulator, the real app and a started bot.
+"""Fixtures for the channels: the Bot API emulator, the real app and a started Telegram bot,
+and the local fake of WeCom's long-connection service.
 
 The bot is the real composition (`bot.app.build_telegram_channel`) on python-telegram-bot or
 aiogram, long-polling the emulator over HTTP on 127.0.0.1. Fixtures stop the framework
@@ -19,6 +20,7 @@ from bot.channels.delivery import RateLimitedOutbox, SendLimits
 from bot.channels.telegram.channel import TelegramChannel
 from bot.config import Settings, TelegramSettings
 from bot.messages import Outbox
+from tests.channels.wecom_fake import FakeWecom
 from tests.emulator import BotApiEmulator, EmuChat, EmuUser, SentMessage
 
 STACKS = ["ptb", "aiogram"]
@@ -33,6 +35,15 @@ def fast_limits(inner: Outbox) -> RateLimitedOutbox:
         ),
         backoff=0.05,
     )
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeWecom]:
+    """The fake WeCom service on a free port."""
+    service = FakeWecom()
+    await service.start()
+    yield service
+    await service.close()
 
 
 @pytest.fixture

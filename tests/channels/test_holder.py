@@ -4,7 +4,6 @@ this worker holds the election, on a real PostgreSQL server and a real SQLite fi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -13,6 +12,7 @@ from bot.channels.holder import run_as_holder
 from bot.storage.crypto import DataCipher
 from bot.storage.postgres import PostgresStorage
 from bot.storage.sqlite import SqliteStorage
+from tests.conftest import until
 from tests.storage.conftest import pg_server, pg_url  # noqa: F401  (fixtures)
 
 
@@ -29,12 +29,6 @@ class Runs:
         self.stopped += 1
 
 
-async def _until(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
-
-
 async def test_a_holder_that_loses_its_database_session_stops_and_stands_by_again(
     pg_url: str,  # noqa: F811
 ) -> None:
@@ -44,13 +38,13 @@ async def test_a_holder_that_loses_its_database_session_stops_and_stands_by_agai
         run_as_holder(storage.leadership("x"), stop, runs, what="x", poll=0.1)
     )
     try:
-        await _until(lambda: runs.started == 1)
+        await until(lambda: runs.started == 1)
         with psycopg.connect(pg_url, autocommit=True) as admin:
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
             )
         # Stopped before anything else could take over; held again once the lock was free.
-        await _until(lambda: runs.stopped == 1 and runs.started == 2)
+        await until(lambda: runs.stopped == 1 and runs.started == 2)
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
@@ -66,7 +60,7 @@ async def test_a_standby_runs_only_once_the_holder_has_stopped(tmp_path: Path) -
     one = asyncio.create_task(
         run_as_holder(first_db.leadership("x"), stop_first, first, what="x", poll=0.05)
     )
-    await _until(lambda: first.started == 1)
+    await until(lambda: first.started == 1)
     two = asyncio.create_task(
         run_as_holder(second_db.leadership("x"), stop_second, second, what="x", poll=0.05)
     )
@@ -74,7 +68,7 @@ async def test_a_standby_runs_only_once_the_holder_has_stopped(tmp_path: Path) -
     assert second.started == 0  # standing by
     stop_first.set()
     await asyncio.wait_for(one, 10)
-    await _until(lambda: second.started == 1)
+    await until(lambda: second.started == 1)
     stop_second.set()
     await asyncio.wait_for(two, 10)
     first_db.close()

@@ -31,14 +31,6 @@ from tests.conftest import CACHE_DIR, sqlite_db
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeWecom]:
-    service = FakeWecom()
-    await service.start()
-    yield service
-    await service.close()
-
-
-@pytest.fixture
 def app(tmp_path: Path) -> App:
     settings = Settings(_env_file=None, db_path=tmp_path / "w.db", cache_dir=CACHE_DIR)
     return build_app(settings)

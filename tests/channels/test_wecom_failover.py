@@ -8,8 +8,6 @@ import asyncio
 import os
 import signal
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -17,20 +15,12 @@ from cryptography.fernet import Fernet
 
 from bot.channels.holder import POLL_SECONDS
 from tests.channels.wecom_fake import BOT_ID, SECRET, FakeWecom, text_frame
-from tests.conftest import CACHE_DIR
+from tests.conftest import CACHE_DIR, until
 from tests.storage.conftest import pg_server, pg_url  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="servers run as on CI")
 # A takeover must come within this; the election itself takes about POLL_SECONDS.
 TAKEOVER_LIMIT = 30.0
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeWecom]:
-    service = FakeWecom()
-    await service.start()
-    yield service
-    await service.close()
 
 
 @pytest.fixture
@@ -58,20 +48,11 @@ async def _worker(env: dict[str, str]) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
-async def _until(condition: Callable[[], object], timeout: float) -> None:
-    """Wait until `condition()` holds; TimeoutError past `timeout`."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise TimeoutError
-        await asyncio.sleep(0.05)
-
-
 async def _answered(fake: FakeWecom, msgid: str) -> list[str]:
     frame = text_frame("备案要多久", msgid=msgid)
     await fake.push(frame)
     req_id = frame["headers"]["req_id"]
-    await _until(lambda: _replies(fake, req_id), timeout=30)
+    await until(lambda: _replies(fake, req_id), timeout=30)
     await asyncio.sleep(0.5)  # a second connection would have answered too by now
     return _replies(fake, req_id)
 
@@ -96,7 +77,7 @@ async def test_one_worker_holds_the_connection_and_another_takes_over_when_it_en
     holder = await _worker(env)
     workers = [holder]
     try:
-        await _until(lambda: fake.subscriptions == 1, timeout=60)
+        await until(lambda: fake.subscriptions == 1, timeout=60)
         workers.append(await _worker(env))
         workers.append(await _worker(env))
         await asyncio.sleep(POLL_SECONDS + 2)  # the others started and stand by
@@ -104,7 +85,7 @@ async def test_one_worker_holds_the_connection_and_another_takes_over_when_it_en
         assert len(await _answered(fake, "before")) == 1
         holder.send_signal(how)
         await holder.wait()
-        await _until(lambda: fake.subscriptions == 2, timeout=TAKEOVER_LIMIT)
+        await until(lambda: fake.subscriptions == 2, timeout=TAKEOVER_LIMIT)
         await asyncio.sleep(2 * POLL_SECONDS)
         assert fake.subscriptions == 2 and len(fake.clients) == 1  # one took over, once
         [answer] = await _answered(fake, "after")
