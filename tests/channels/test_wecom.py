@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -368,15 +368,15 @@ def test_the_fakes_callbacks_are_what_the_sdk_dispatches() -> None:
     ]  # fmt: skip
 
 
-@SDK_WARNINGS
-def test_a_stream_reply_is_the_frame_the_sdk_builds() -> None:
-    """Our stream frame equals the one the SDK's reply_stream sends (cmd, req_id, body)."""
+def _sdk_frames(
+    calls: Callable[[Any], Awaitable[None]],
+) -> list[tuple[str, dict[str, Any], str]]:
+    """(req_id, body, cmd) of every frame the official SDK's client sends in `calls(client)`,
+    caught where it would reach the socket."""
     import asyncio as aio
 
     from aibot.client import WSClient  # type: ignore[import-untyped]  # the SDK ships no types
     from aibot.types import WSClientOptions
-
-    from bot.channels.wecom import frames
 
     sent: list[tuple[str, dict[str, Any], str]] = []
 
@@ -388,10 +388,20 @@ def test_a_stream_reply_is_the_frame_the_sdk_builds() -> None:
             return {}
 
         client._ws_manager.send_reply = send_reply
-        await client.reply_stream({"headers": {"req_id": "r1"}}, "s1", "答案", finish=True)
+        await calls(client)
 
     aio.run(capture())
-    [(req_id, body, cmd)] = sent
+    return sent
+
+
+@SDK_WARNINGS
+def test_a_stream_reply_is_the_frame_the_sdk_builds() -> None:
+    """Our stream frame equals the one the SDK's reply_stream sends (cmd, req_id, body)."""
+
+    async def calls(client: Any) -> None:
+        await client.reply_stream({"headers": {"req_id": "r1"}}, "s1", "答案", finish=True)
+
+    [(req_id, body, cmd)] = _sdk_frames(calls)
     ours = frames.stream("r1", "s1", "答案", finish=True)
     assert ours == {"cmd": cmd, "headers": {"req_id": req_id}, "body": body}
 
@@ -400,32 +410,19 @@ def test_a_stream_reply_is_the_frame_the_sdk_builds() -> None:
 def test_card_frames_are_the_frames_the_sdk_builds() -> None:
     """A card reply, a card sent on its own and a card update: each equals the SDK's own
     frame (reply_template_card, send_message, update_template_card) for the same card."""
-    import asyncio as aio
-
-    from aibot.client import WSClient
-    from aibot.types import WSClientOptions
-
     from bot.channels.wecom.cards import CardOffers
 
     chat = ChatRef(channel="wecom", chat_id="zhangsan")
     choices = [Choice(label="确认删除", value="/forget confirm")]
     card = CardOffers().card(Outgoing(chat=chat, text="确定吗？", choices=choices))
-    sent: list[tuple[str, dict[str, Any], str]] = []
 
-    async def capture() -> None:
-        client = WSClient(WSClientOptions(bot_id=BOT_ID, secret=SECRET))
-
-        async def send_reply(req_id: str, body: dict[str, Any], cmd: str) -> dict[str, Any]:
-            sent.append((req_id, body, cmd))
-            return {}
-
-        client._ws_manager.send_reply = send_reply
+    async def calls(client: Any) -> None:
         await client.reply_template_card({"headers": {"req_id": "r1"}}, card)
         await client.update_template_card({"headers": {"req_id": "r2"}}, card, ["lisi"])
         await client.update_template_card({"headers": {"req_id": "r3"}}, card)
         await client.send_message("zhangsan", {"msgtype": "template_card", "template_card": card})
 
-    aio.run(capture())
+    sent = _sdk_frames(calls)
     ours = [
         frames.card_reply("r1", card),
         frames.update_card("r2", card, ["lisi"]),
