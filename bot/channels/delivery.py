@@ -39,13 +39,14 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
+from typing import Any, TypeVar
 
 from bot.messages import ChatKind, Outbox, Outgoing, SendError
 from bot.storage.base import Pace, SendBudget
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -187,7 +188,8 @@ class RateLimitedOutbox:
             if error.retry_after > 0:
                 # Only this chat is told to wait; the others keep their pace.
                 gate.hold_until = max(gate.hold_until, self.clock() + error.retry_after)
-                await self._shared(partial(_hold, gate.paces[0], error.retry_after))
+                if self.shared is not None:
+                    await self._off_loop(self.shared.hold, gate.paces[0], error.retry_after)
             else:
                 await self.sleep(self.backoff * 2 ** (attempt - 1))
 
@@ -233,26 +235,15 @@ class RateLimitedOutbox:
                 for window in gate.windows:
                     window.take(now)
             # Other workers' sends: still in the chat's lock, so its messages keep their order.
-            wait = await self._shared(partial(_reserve, gate.paces))
-            if wait:
-                await self.sleep(wait)
+            if self.shared is not None:
+                booked = await self._off_loop(self.shared.reserve, gate.paces)
+                if booked:
+                    await self.sleep(booked)
 
-    async def _shared(self, call: Callable[[SendBudget], float]) -> float:
-        """Run a call on the shared budget in a thread; 0 (own limits only) if it fails."""
-        if self.shared is None:
-            return 0.0
-        budget = self.shared
+    async def _off_loop(self, call: Callable[..., T], *args: Any) -> T | None:
+        """A call on the shared budget, in a thread; None (own limits only) if it fails."""
         try:
-            return await asyncio.to_thread(call, budget)
+            return await asyncio.to_thread(call, *args)
         except Exception as exc:  # the database is down: this worker's own limits still hold
             logger.warning("shared send limits unavailable (%s): own limits only", exc)
-            return 0.0
-
-
-def _reserve(paces: list[Pace], budget: SendBudget) -> float:
-    return budget.reserve(paces)
-
-
-def _hold(pace: Pace, seconds: float, budget: SendBudget) -> float:
-    budget.hold(pace, seconds)
-    return 0.0
+            return None
