@@ -35,7 +35,7 @@ from pydantic import SecretStr
 
 from bot.errors import BeianError
 from bot.storage.base import StorageUnavailable, open_storage
-from bot.storage.crypto import WrongKeyError, key_file_of
+from bot.storage.crypto import WrongKeyError, configured_keys, key_file_keys, key_file_of
 from bot.storage.sql.storage import SqlStorage
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ def _same(a: Place, b: Place) -> bool:
 def _source_keys(source: Place, configured: str) -> tuple[list[str], Path | None]:
     """The key list that opens the source, and the key file it came from (if one)."""
     if configured:
-        return [k.strip() for k in configured.split(",") if k.strip()], None
+        return configured_keys(configured), None
     if source.path is None:
         raise CopyError(
             "BEIAN_DATA_KEY is not set: a PostgreSQL database has no key file, so give this "
@@ -273,7 +273,7 @@ def _read_keys(key_file: Path) -> list[str]:
         text = key_file.read_text()
     except OSError as exc:  # not readable by this user, most often: say which file
         raise CopyError(f"cannot read the data key file {key_file}: {exc.strerror}") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return key_file_keys(text)
 
 
 def _prepare_target_key_file(target: Place, keys: list[str]) -> Path | None:

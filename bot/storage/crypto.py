@@ -101,16 +101,26 @@ def key_file_of(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".key")
 
 
+def configured_keys(configured: str) -> list[str]:
+    """The keys BEIAN_DATA_KEY lists, newest first, separated by commas."""
+    return [k.strip() for k in configured.split(",") if k.strip()]
+
+
+def key_file_keys(text: str) -> list[str]:
+    """The keys a key file holds, one a line, newest first."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def load_cipher(db_path: Path | str, configured: str | None = None) -> DataCipher:
     """The cipher for a database: BEIAN_DATA_KEY when set, else the key file (made if new)."""
     if configured and configured.strip():
-        return DataCipher([k.strip().encode() for k in configured.split(",") if k.strip()])
+        return DataCipher([k.encode() for k in configured_keys(configured)])
     if str(db_path) == ":memory:":
         return DataCipher.generate()
     key_file = key_file_of(Path(db_path))
     if not key_file.exists():
         _create_key_file(key_file)
-    keys = [line.strip() for line in key_file.read_bytes().splitlines() if line.strip()]
+    keys = [k.encode() for k in key_file_keys(key_file.read_text())]
     if not keys:
         raise ConfigError(f"the data key file {key_file} is empty: restore it from your backup")
     return DataCipher(keys)
