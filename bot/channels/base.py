@@ -22,6 +22,8 @@ HEARTBEAT_SECONDS = 30.0
 # was forgotten (a restart) or is too old, or it was made to another user.
 EXPIRED_BUTTON = "按钮已失效，请重新发送命令。"
 NOT_YOUR_BUTTON = "这个按钮不是给你的。"
+# An offer older than a week is not acted on, on any channel.
+BUTTON_TTL = 7 * 24 * 3600.0
 
 
 class ReplyEngine(Protocol):

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.base import EXPIRED_BUTTON, NOT_YOUR_BUTTON
+from bot.channels.base import BUTTON_TTL, EXPIRED_BUTTON, NOT_YOUR_BUTTON
 from bot.channels.telegram.text import CAPTION_LIMIT, split_text, utf16_len
 from bot.messages import ChatKind, ChatRef, Choice, Incoming, Outgoing
 
@@ -39,7 +39,6 @@ BOT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("lang", "回答语言：/lang zh 中文，/lang en English"),
 )
 DEEP_LINK_LABEL = "➡️ 私聊我继续"
-BUTTON_TTL = 7 * 24 * 3600.0  # an offer older than a week is not acted on
 _CALLBACK_LIMIT = 64  # bytes of callback_data
 _KEY_PREFIX = "#k:"
 _START_PAYLOAD = re.compile(r"[^A-Za-z0-9_-]")

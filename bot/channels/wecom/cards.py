@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.channels.base import EXPIRED_BUTTON, NOT_YOUR_BUTTON
+from bot.channels.base import BUTTON_TTL, EXPIRED_BUTTON, NOT_YOUR_BUTTON
 from bot.messages import Outgoing
 
 BUTTON_INTERACTION = "button_interaction"
@@ -29,7 +29,6 @@ MAX_BUTTONS = 6
 MAX_LABEL = 10  # characters, WeCom's advice for a button's text
 MAX_TITLE = 26  # characters of main_title.title
 MAX_DETAIL = 112  # characters of sub_title_text
-CARD_TTL = 7 * 24 * 3600.0  # a card older than a week is not acted on, as on Telegram
 # Where a title too long for one line may be cut: after a sentence, never inside one.
 _SENTENCE_ENDS = "。？！；?!;"
 CHOSEN = "已选择：{label}"
@@ -107,7 +106,7 @@ class CardOffers:
     def __init__(
         self,
         capacity: int = 10_000,
-        ttl: float = CARD_TTL,
+        ttl: float = BUTTON_TTL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.capacity, self.ttl, self.clock = capacity, ttl, clock
