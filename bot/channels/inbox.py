@@ -234,9 +234,9 @@ class Inbox:
         Then, every `SWEEP_SECONDS`, chats whose kept updates are older than `STALE_SECONDS`
         are woken again: what a worker that died had accepted is handled by another."""
         waiting = await self._core(self.store.waiting, self.channel)
-        # And the chats of updates taken but not sent: a predecessor's kept replies go out now.
-        taken = await self._core(self.store.stale_keys, self.channel, time.time() + 1)
-        self._wake({kept.queue_key for kept in waiting} | set(taken))
+        # Every chat with a kept update, taken ones too: a predecessor's kept replies go out now.
+        kept = await self._core(self.store.stale_keys, self.channel, time.time() + 1)
+        self._wake(set(kept))
         if waiting:
             logger.info("%s: handling %d updates kept from before", self.channel, len(waiting))
         if self._sweeper is None:
